@@ -1,0 +1,73 @@
+// swift-tools-version: 6.2
+//
+// Weiche has no package dependencies: only the Swift toolchain and two system C libraries,
+// libpq (PostgreSQL's client library) and OpenSSL's libcrypto.
+import PackageDescription
+
+/// Warnings are errors in CI (`CI` is set there); locally they stay warnings so that a newer
+/// compiler's new diagnostics never keep a user from building.
+let strictness: [SwiftSetting] =
+    Context.environment["CI"] != nil ? [.treatAllWarnings(as: .error)] : []
+
+let swiftSettings: [SwiftSetting] = strictness + [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "Weiche",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "weiche", targets: ["WeicheCLI"]),
+        .library(name: "WeicheCore", targets: ["WeicheCore"]),
+        .library(name: "WeicheTesting", targets: ["WeicheTesting"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
+        ),
+        .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl"])]
+        ),
+        .target(name: "WeicheCore", swiftSettings: swiftSettings),
+        .target(name: "WeichePostgres", dependencies: ["CLibPQ"], swiftSettings: swiftSettings),
+        .target(
+            name: "Weiche",
+            dependencies: ["WeicheCore", "WeichePostgres", "CCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WeicheTesting",
+            dependencies: ["WeicheCore", "WeichePostgres", "Weiche"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "WeicheCLI",
+            dependencies: ["Weiche", "WeichePostgres", "WeicheCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeicheCoreTests",
+            dependencies: ["WeicheCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeichePostgresTests",
+            dependencies: ["WeichePostgres", "WeicheTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeicheTests",
+            dependencies: ["Weiche", "WeichePostgres", "WeicheTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WeicheCLITests",
+            dependencies: ["WeicheCLI", "WeicheTesting"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,52 @@
+/// A transaction isolation level.
+public enum PostgresIsolationLevel: String, Sendable {
+    case readCommitted = "READ COMMITTED"
+    case repeatableRead = "REPEATABLE READ"
+    case serializable = "SERIALIZABLE"
+}
+
+extension PostgresConnection {
+    /// Runs `body` inside a transaction: commits when it returns, rolls back when it throws
+    /// (and rethrows). A failing COMMIT (for example a serialization failure) is thrown.
+    ///
+    /// `body` runs in the caller's isolation; pass the connection it receives to every query
+    /// that belongs to the transaction.
+    public func withTransaction<Result>(
+        _ level: PostgresIsolationLevel = .readCommitted,
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await query(PostgresQuery(unsafeSQL: "BEGIN ISOLATION LEVEL " + level.rawValue))
+        let result: Result
+        do {
+            result = try await body(self)
+        } catch {
+            if !isBroken { _ = try? await query("ROLLBACK") }
+            throw error
+        }
+        try await query("COMMIT")
+        return result
+    }
+}
+
+/// Runs `operation` and reruns it, after a short random pause, when it fails with a
+/// serialization failure (SQLSTATE 40001) or a deadlock (40P01): the conflicts PostgreSQL
+/// expects an application to retry. `operation` must run a whole transaction each time.
+/// Other errors, and the last conflict after `maxAttempts`, are thrown.
+public func withTransactionRetry<Result>(
+    maxAttempts: Int = 5,
+    isolation: isolated (any Actor)? = #isolation,
+    _ operation: () async throws -> Result
+) async throws -> Result {
+    var attempt = 1
+    while true {
+        do {
+            return try await operation()
+        } catch let error as PostgresError where error.isTransactionConflict && attempt < maxAttempts {
+            // Full jitter keeps conflicting transactions from meeting again in lockstep.
+            let ceiling = min(200, 5 << attempt)
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0...ceiling)))
+            attempt += 1
+        }
+    }
+}

@@ -1,0 +1,40 @@
+/// A PostgreSQL type, identified by its OID. Only the built-in types Weiche binds or
+/// decodes have names here; any other OID is still representable.
+public struct PostgresDataType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    public static let bool = Self(rawValue: 16)
+    public static let bytea = Self(rawValue: 17)
+    public static let name = Self(rawValue: 19)
+    public static let int8 = Self(rawValue: 20)
+    public static let int2 = Self(rawValue: 21)
+    public static let int4 = Self(rawValue: 23)
+    public static let text = Self(rawValue: 25)
+    public static let oid = Self(rawValue: 26)
+    public static let json = Self(rawValue: 114)
+    public static let float4 = Self(rawValue: 700)
+    public static let float8 = Self(rawValue: 701)
+    public static let bpchar = Self(rawValue: 1042)
+    public static let varchar = Self(rawValue: 1043)
+    public static let timestamp = Self(rawValue: 1114)
+    public static let timestamptz = Self(rawValue: 1184)
+    public static let uuid = Self(rawValue: 2950)
+    public static let jsonb = Self(rawValue: 3802)
+    public static let textArray = Self(rawValue: 1009)
+    public static let int8Array = Self(rawValue: 1016)
+    public static let uuidArray = Self(rawValue: 2951)
+
+    private static let names: [UInt32: String] = [
+        16: "bool", 17: "bytea", 19: "name", 20: "int8", 21: "int2", 23: "int4", 25: "text",
+        26: "oid", 114: "json", 700: "float4", 701: "float8", 1042: "bpchar", 1043: "varchar",
+        1114: "timestamp", 1184: "timestamptz", 2950: "uuid", 3802: "jsonb", 1009: "text[]", 1016: "int8[]", 2951: "uuid[]",
+    ]
+
+    public var description: String { Self.names[rawValue] ?? "oid \(rawValue)" }
+
+    /// Types whose binary form is UTF-8 text.
+    var isTextual: Bool {
+        self == .text || self == .varchar || self == .bpchar || self == .name || self == .json
+    }
+}
