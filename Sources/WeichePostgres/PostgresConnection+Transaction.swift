@@ -11,6 +11,7 @@ extension PostgresConnection {
     ///
     /// `body` runs in the caller's isolation; pass the connection it receives to every query
     /// that belongs to the transaction.
+    @discardableResult
     public func withTransaction<Result>(
         _ level: PostgresIsolationLevel = .readCommitted,
         isolation: isolated (any Actor)? = #isolation,

@@ -66,6 +66,7 @@ public final class PostgresConnectionPool: Sendable {
     /// Runs `body` in a transaction on a pooled connection (see
     /// ``PostgresConnection/withTransaction(_:isolation:_:)``). With `retryingConflicts`, a
     /// serialization failure or deadlock reruns the whole transaction, up to `maxAttempts` times.
+    @discardableResult
     public func withTransaction<Result>(
         _ level: PostgresIsolationLevel = .readCommitted,
         retryingConflicts: Bool = false,

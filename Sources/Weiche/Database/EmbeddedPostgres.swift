@@ -182,7 +182,7 @@ public struct EmbeddedPostgres: Sendable {
         do {
             return try Subprocess.run(executable, arguments, as: serverUser)
         } catch {
-            throw WeicheError(.system, "could not run \(executable): \(error.localizedDescription)")
+            throw WeicheError(.system, "could not run \(executable): \(error)")
         }
     }
 

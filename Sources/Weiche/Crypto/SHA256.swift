@@ -1,0 +1,34 @@
+import CCrypto
+
+/// SHA-256 through OpenSSL's libcrypto.
+public enum SHA256 {
+    /// The digest of `bytes`.
+    public static func hash<Bytes: Sequence>(_ bytes: Bytes) -> [UInt8] where Bytes.Element == UInt8 {
+        let input = Array(bytes)
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        let succeeded = input.withUnsafeBytes { source in
+            EVP_Digest(source.baseAddress, source.count, &digest, &length, EVP_sha256(), nil)
+        }
+        precondition(succeeded == 1 && length == 32, "OpenSSL's SHA-256 failed")
+        return digest
+    }
+
+    /// The digest of `string`'s UTF-8 bytes, as 64 lowercase hexadecimal digits.
+    public static func hexDigest(of string: String) -> String {
+        hash(Array(string.utf8)).hexString
+    }
+}
+
+extension Sequence where Element == UInt8 {
+    /// The bytes as lowercase hexadecimal digits.
+    public var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        for byte in self {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Synchronization
+import Testing
+import WeichePostgres
+import WeicheTesting
+
+@Suite("Transactions, retries, the pool and notifications")
+struct TransactionAndPoolTests {
+    struct Planned: Error {}
+
+    @Test func commitOnReturnRollbackOnThrow() async throws {
+        try await TestPostgres.withSchema { pool async throws in
+            try await pool.query("CREATE TABLE t (x int)")
+            try await pool.withTransaction { try await $0.query("INSERT INTO t VALUES (1)") }
+            await #expect(throws: Planned.self) {
+                try await pool.withTransaction { connection async throws in
+                    try await connection.query("INSERT INTO t VALUES (2)")
+                    throw Planned()
+                }
+            }
+            let values = try await pool.query("SELECT x FROM t ORDER BY x").map { try $0.decode(Int.self, at: 0) }
+            #expect(values == [1])
+        }
+    }
+
+    @Test func retryHelperRerunsSerializationFailuresOnly() async throws {
+        let attempts = Mutex(0)
+        let value = try await withTransactionRetry(maxAttempts: 5) {
+            let attempt = attempts.withLock { $0 += 1; return $0 }
+            if attempt < 3 { throw PostgresError(code: .server, message: "conflict", sqlState: attempt == 1 ? "40001" : "40P01") }
+            return attempt
+        }
+        #expect(value == 3)
+
+        attempts.withLock { $0 = 0 }
+        await #expect(throws: PostgresError.self) {
+            try await withTransactionRetry(maxAttempts: 5) {
+                attempts.withLock { $0 += 1 }
+                throw PostgresError(code: .server, message: "unique", sqlState: "23505")
+            }
+        }
+        #expect(attempts.withLock { $0 } == 1)
+    }
+
+    @Test func realSerializationConflictsAreRetriedToSuccess() async throws {
+        try await TestPostgres.withSchema(maxConnections: 8) { pool async throws in
+            try await pool.query("CREATE TABLE counter (n int)")
+            try await pool.query("INSERT INTO counter VALUES (0)")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        try await pool.withTransaction(.serializable, retryingConflicts: true, maxAttempts: 50) { connection async throws in
+                            let n = try await connection.query("SELECT n FROM counter").single().decode(Int.self, at: 0)
+                            try await connection.query("UPDATE counter SET n = \(n + 1)")
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await pool.query("SELECT n FROM counter").single().decode(Int.self, at: 0) == 8)
+        }
+    }
+
+    @Test func fiftyConcurrentQueriesThroughFourConnections() async throws {
+        try await TestPostgres.withSchema(maxConnections: 4) { pool async throws in
+            let pids = try await withThrowingTaskGroup(of: Int32.self) { group in
+                for _ in 0..<50 {
+                    group.addTask {
+                        try await pool.query("SELECT pg_backend_pid(), pg_sleep(0.02)").single().decode(Int32.self, at: 0)
+                    }
+                }
+                return try await group.reduce(into: Set<Int32>()) { $0.insert($1) }
+            }
+            #expect(pids.count <= 4)
+            #expect(pids.count >= 2, "queries ran on more than one connection at once")
+            #expect(pool.openConnections <= 4)
+        }
+    }
+
+    @Test func terminatedBackendIsReplacedByAFreshConnection() async throws {
+        try await TestPostgres.withSchema(maxConnections: 1) { pool async throws in
+            let first = try await pool.query("SELECT pg_backend_pid()").single().decode(Int32.self, at: 0)
+            let admin = try await PostgresConnection.connect(try await TestPostgres.configuration())
+            try await admin.query("SELECT pg_terminate_backend(\(first))")
+            // Wait until the backend is gone.
+            for _ in 0..<100 {
+                let alive = try await admin.query("SELECT count(*) FROM pg_stat_activity WHERE pid = \(first)")
+                if try alive.single().decode(Int.self, at: 0) == 0 { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            await admin.close()
+            let error = await #expect(throws: PostgresError.self) { try await pool.query("SELECT 1") }
+            #expect(error?.code == .connectionClosed)
+            let second = try await pool.query("SELECT pg_backend_pid()").single().decode(Int32.self, at: 0)
+            #expect(second != first)
+            #expect(pool.openConnections == 1)
+        }
+    }
+
+    @Test func waitingForAConnectionCanBeCancelled() async throws {
+        try await TestPostgres.withSchema(maxConnections: 1) { pool async throws in
+            try await pool.withConnection { _ in
+                let waiter = Task { try await pool.query("SELECT 1") }
+                try await Task.sleep(for: .milliseconds(50))
+                waiter.cancel()
+                await #expect(throws: CancellationError.self) { try await waiter.value }
+            }
+            #expect(try await pool.query("SELECT 2").single().decode(Int.self, at: 0) == 2)
+        }
+    }
+
+    @Test func closedPoolRefusesCalls() async throws {
+        let pool = PostgresConnectionPool(configuration: try await TestPostgres.configuration(), maxConnections: 2)
+        try await pool.query("SELECT 1")
+        await pool.close()
+        let error = await #expect(throws: PostgresError.self) { try await pool.query("SELECT 1") }
+        #expect(error?.code == .poolClosed)
+        #expect(pool.openConnections == 0)
+    }
+
+    @Test func listenAndNotify() async throws {
+        let configuration = try await TestPostgres.configuration()
+        let listener = try await PostgresConnection.connect(configuration)
+        let sender = try await PostgresConnection.connect(configuration)
+        let channel = "weiche_test_\(UUID().uuidString.prefix(8))"
+        try await listener.listen(channel)
+        try await sender.notify(channel, payload: "wake: Übergabe")
+        try await sender.notify(channel, payload: "second")
+        var received: [String] = []
+        for try await notification in listener.notifications(pollInterval: .milliseconds(50)) {
+            #expect(notification.channel == channel)
+            #expect(notification.senderPID == sender.backendPID)
+            received.append(notification.payload)
+            if received.count == 2 { break }
+        }
+        #expect(received == ["wake: Übergabe", "second"])
+        await listener.close()
+        await sender.close()
+    }
+}
