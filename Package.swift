@@ -66,7 +66,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WeicheCLITests",
-            dependencies: ["WeicheCLI", "WeicheTesting"],
+            dependencies: ["WeicheCLI", "Weiche", "WeicheTesting"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -62,16 +62,42 @@ public struct Migrator: Sendable {
     /// Checks, without changing anything, that the database is fully migrated and that its
     /// migrations are this version's. Commands that use the schema call this first.
     public func verifyCurrent(on pool: PostgresConnectionPool) async throws {
-        let applied = try await pool.withConnection { connection in
-            let exists = try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL")
-            guard try exists.single().decode(Bool.self, at: 0) else { return [AppliedMigration]() }
-            return try await appliedMigrations(connection)
-        }
+        let applied = try await readApplied(pool)
         try verify(applied)
         guard applied.count == migrations.count else {
             throw WeicheError(
                 .schemaMismatch,
                 "the database schema is at version \(applied.count), this Weiche needs \(migrations.count): run 'weiche migrate'")
+        }
+    }
+
+    /// How the database's schema relates to this version of Weiche.
+    public struct SchemaStatus: Sendable {
+        /// How many migrations the database has applied.
+        public var appliedVersion: Int
+        /// How many this version of Weiche knows.
+        public var knownVersion: Int
+        /// Why the schema cannot be used as it is, if it cannot.
+        public var problem: String?
+    }
+
+    /// Reads the schema's state without changing anything.
+    public func status(on pool: PostgresConnectionPool) async throws -> SchemaStatus {
+        let applied = try await readApplied(pool)
+        var status = SchemaStatus(appliedVersion: applied.count, knownVersion: migrations.count)
+        do {
+            try verify(applied)
+        } catch let error as WeicheError {
+            status.problem = error.message
+        }
+        return status
+    }
+
+    private func readApplied(_ pool: PostgresConnectionPool) async throws -> [AppliedMigration] {
+        try await pool.withConnection { connection in
+            let exists = try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL")
+            guard try exists.single().decode(Bool.self, at: 0) else { return [AppliedMigration]() }
+            return try await appliedMigrations(connection)
         }
     }
 

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+import WeicheTesting
+
+@Suite("The weiche command line, run as a user runs it")
+struct CommandLineTests {
+    @Test(arguments: [["--help"], ["help"], ["migrate", "--help"], ["db", "--help"], ["db", "status", "--help"],
+                      ["db", "start", "--help"], ["db", "stop", "--help"], ["help", "migrate"]])
+    func everyCommandHasHelp(_ arguments: [String]) throws {
+        let result = try WeicheBinary.run(arguments)
+        #expect(result.status == 0)
+        #expect(result.output.contains("USAGE: weiche"))
+    }
+
+    @Test(arguments: [["frobnicate"], ["migrate", "--bogus"], ["db", "status", "extra"], ["db", "nope"]])
+    func usageErrorsExitTwoWithOneLine(_ arguments: [String]) throws {
+        let result = try WeicheBinary.run(arguments)
+        #expect(result.status == 2)
+        #expect(result.lines.count == 1)
+        #expect(result.output.hasPrefix("weiche"))
+    }
+
+    @Test(arguments: [["migrate"], ["db", "status"]])
+    func unreachableServerFailsFastWithOneLineAndNoSecret(_ arguments: [String]) throws {
+        for url in ["postgresql://weiche:TopSecret99@127.0.0.1:1/weiche",
+                    "postgresql://weiche:TopSecret99@db.example.invalid/weiche",
+                    "host=/nonexistent/socket/dir dbname=weiche password=TopSecret99"] {
+            let start = Date()
+            let result = try WeicheBinary.run(arguments, environment: ["WEICHE_DATABASE_URL": url])
+            #expect(Date().timeIntervalSince(start) < 10)
+            #expect(result.status == 3, "exit code for \(url)")
+            #expect(!result.output.contains("TopSecret99"))
+            #expect(!result.output.contains("Fatal error"), "no crash or stack trace")
+            if arguments == ["migrate"] {
+                #expect(result.lines.count == 1, "one line: \(result.output)")
+            }
+        }
+    }
+
+    @Test func migrateTwiceAndStatusAgainstAServer() async throws {
+        let configuration = try await TestPostgres.configuration()
+        try await TestPostgres.withSchema { pool async throws in
+            let schema = try await pool.query("SELECT current_schema()::text").single().decode(String.self, at: 0)
+            // libpq's `options` puts the test's schema first on the search_path.
+            let url = configuration.connectionString + " options='-c search_path=\(schema)'"
+            let first = try WeicheBinary.run(["migrate"], environment: ["WEICHE_DATABASE_URL": url])
+            #expect(first.status == 0, "\(first.output)")
+            #expect(first.output.contains("Applied migration 1"))
+            let second = try WeicheBinary.run(["migrate"], environment: ["WEICHE_DATABASE_URL": url])
+            #expect(second.status == 0)
+            #expect(second.output.contains("up to date"))
+            let status = try WeicheBinary.run(["db", "status", "--json"], environment: ["WEICHE_DATABASE_URL": url])
+            #expect(status.status == 0)
+            let report = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any]
+            #expect(report?["running"] as? Bool == true)
+            #expect(report?["schemaVersion"] as? Int == report?["schemaVersionExpected"] as? Int)
+            #expect(report?["kind"] as? String == "external")
+        }
+    }
+
+    @Test func embeddedDefaultStartsReusesAndStops() throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("weiche-cli-\(UUID().uuidString.prefix(8))")
+        defer {
+            _ = try? WeicheBinary.run(["db", "stop"], environment: ["WEICHE_HOME": home.path])
+            try? FileManager.default.removeItem(at: home)
+        }
+        let environment = ["WEICHE_HOME": home.path]
+        let notYet = try WeicheBinary.run(["db", "status"], environment: environment)
+        #expect(notYet.status == 3)
+        #expect(notYet.output.contains("not created yet"))
+
+        let first = try WeicheBinary.run(["migrate"], environment: environment)
+        #expect(first.status == 0, "\(first.output)")
+        #expect(first.output.contains("Applied migration 1"))
+        let second = try WeicheBinary.run(["migrate"], environment: environment)
+        #expect(second.status == 0, "\(second.output)")
+        #expect(second.output.contains("up to date"))
+
+        let running = try WeicheBinary.run(["db", "status"], environment: environment)
+        #expect(running.status == 0)
+        #expect(running.output.contains("embedded PostgreSQL"))
+        #expect(running.output.contains("State:     running"))
+        #expect(running.output.contains("(up to date)"))
+
+        let stopped = try WeicheBinary.run(["db", "stop"], environment: environment)
+        #expect(stopped.status == 0)
+        let after = try WeicheBinary.run(["db", "status"], environment: environment)
+        #expect(after.status == 3)
+        #expect(after.output.contains("stopped"))
+
+        let restarted = try WeicheBinary.run(["db", "start"], environment: environment)
+        #expect(restarted.status == 0, "\(restarted.output)")
+        #expect(try WeicheBinary.run(["db", "status"], environment: environment).status == 0)
+    }
+
+    @Test func databaseCommandsRefuseAnExternalServer() throws {
+        let result = try WeicheBinary.run(["db", "stop"], environment: ["WEICHE_DATABASE_URL": "postgresql://x@127.0.0.1:1/x"])
+        #expect(result.status == 2)
+        #expect(result.output.contains("WEICHE_DATABASE_URL is set"))
+    }
+}

@@ -1,0 +1,100 @@
+import Testing
+import Weiche
+import WeicheCore
+import WeichePostgres
+import WeicheTesting
+
+@Suite("Migrations")
+struct MigratorTests {
+    private let first = Migration(version: 1, name: "one", sql: "CREATE TABLE one (id int); INSERT INTO one VALUES (1);")
+    private let second = Migration(version: 2, name: "two", sql: "CREATE TABLE two (id int);")
+
+    private func tables(_ pool: PostgresConnectionPool) async throws -> [String] {
+        try await pool.query("""
+            SELECT table_name::text FROM information_schema.tables
+            WHERE table_schema = current_schema() ORDER BY table_name
+            """).map { try $0.decode(String.self, at: 0) }
+    }
+
+    @Test func weichesOwnMigrationsApplyTwiceWithoutChange() async throws {
+        try await TestPostgres.withSchema { pool async throws in
+            let firstRun = try await Migrator().migrate(on: pool)
+            #expect(firstRun.applied.map(\.version) == Migration.all.map(\.version))
+            let secondRun = try await Migrator().migrate(on: pool)
+            #expect(secondRun.applied.isEmpty)
+            #expect(secondRun.version == Migration.all.count)
+            let recorded = try await pool.query("SELECT version, checksum FROM schema_migrations ORDER BY version")
+                .map { try $0.decode((Int, String).self) }
+            #expect(recorded.map(\.0) == Migration.all.map(\.version))
+            #expect(recorded.map(\.1) == Migration.all.map(\.checksum))
+            try await Migrator().verifyCurrent(on: pool)
+        }
+    }
+
+    @Test func laterMigrationsApplyInOrder() async throws {
+        try await TestPostgres.withSchema { pool async throws in
+            _ = try await Migrator(migrations: [first]).migrate(on: pool)
+            let report = try await Migrator(migrations: [first, second]).migrate(on: pool)
+            #expect(report.applied == [second])
+            #expect(try await tables(pool) == ["one", "schema_migrations", "two"])
+        }
+    }
+
+    @Test func concurrentMigratorsApplyEachMigrationOnce() async throws {
+        try await TestPostgres.withSchema(maxConnections: 8) { pool async throws in
+            let migrator = Migrator(migrations: [first, second])
+            let reports = try await withThrowingTaskGroup(of: Migrator.Report.self) { group in
+                for _ in 0..<6 {
+                    // Each migrator has its own connection, as separate processes would.
+                    group.addTask { try await migrator.migrate(on: pool) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(reports.flatMap(\.applied).count == 2, "exactly one migrator applied the two migrations")
+            let rows = try await pool.query("SELECT count(*) FROM one").single().decode(Int.self, at: 0)
+            #expect(rows == 1, "the data step ran once")
+        }
+    }
+
+    @Test func changedChecksumIsRefused() async throws {
+        try await TestPostgres.withSchema { pool async throws in
+            _ = try await Migrator(migrations: [first]).migrate(on: pool)
+            let edited = Migration(version: 1, name: "one", sql: first.sql + " -- edited")
+            let error = await #expect(throws: WeicheError.self) {
+                try await Migrator(migrations: [edited, second]).migrate(on: pool)
+            }
+            #expect(error?.code == .schemaMismatch)
+            #expect(error?.message.contains("changed after it was applied") == true)
+            await #expect(throws: WeicheError.self) { try await Migrator(migrations: [edited]).verifyCurrent(on: pool) }
+            // Nothing of the refused run was applied.
+            #expect(try await tables(pool) == ["one", "schema_migrations"])
+        }
+    }
+
+    @Test func unknownNewerMigrationIsRefused() async throws {
+        try await TestPostgres.withSchema { pool async throws in
+            _ = try await Migrator(migrations: [first, second]).migrate(on: pool)
+            let error = await #expect(throws: WeicheError.self) { try await Migrator(migrations: [first]).migrate(on: pool) }
+            #expect(error?.message.contains("does not know") == true)
+        }
+    }
+
+    @Test func failingMigrationLeavesNothingBehind() async throws {
+        try await TestPostgres.withSchema { pool async throws in
+            let broken = Migration(version: 2, name: "broken", sql: "CREATE TABLE two (id int); SELEC 1;")
+            await #expect(throws: WeicheError.self) { try await Migrator(migrations: [first, broken]).migrate(on: pool) }
+            let exists = try await pool.query("SELECT to_regclass('schema_migrations') IS NULL").single().decode(Bool.self, at: 0)
+            #expect(exists, "the whole run was one transaction, rolled back")
+        }
+    }
+
+    @Test func unmigratedDatabaseIsReportedAsSuch() async throws {
+        try await TestPostgres.withSchema { pool async throws in
+            let error = await #expect(throws: WeicheError.self) { try await Migrator().verifyCurrent(on: pool) }
+            #expect(error?.message.contains("weiche migrate") == true)
+            let status = try await Migrator().status(on: pool)
+            #expect(status.appliedVersion == 0)
+            #expect(status.problem == nil)
+        }
+    }
+}
