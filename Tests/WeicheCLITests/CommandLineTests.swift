@@ -31,10 +31,35 @@ struct CommandLineTests {
             #expect(result.status == 3, "exit code for \(url)")
             #expect(!result.output.contains("TopSecret99"))
             #expect(!result.output.contains("Fatal error"), "no crash or stack trace")
-            if arguments == ["migrate"] {
-                #expect(result.lines.count == 1, "one line: \(result.output)")
+            #expect(result.lines.count == 1, "one line: \(result.output)")
+        }
+    }
+
+    @Test func silentServerTimesOutWithinTenSeconds() throws {
+        // A TCP listener that never accepts: the kernel completes the handshake, then nothing
+        // answers libpq's startup message. Only the connect timeout can end the wait.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try withUnsafeMutablePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                guard bind(listener, raw, length) == 0, listen(listener, 8) == 0,
+                    getsockname(listener, raw, &length) == 0
+                else { throw CocoaError(.fileWriteUnknown) }
             }
         }
+        let port = UInt16(bigEndian: address.sin_port)
+        let start = Date()
+        let result = try WeicheBinary.run(
+            ["migrate"], environment: ["WEICHE_DATABASE_URL": "postgresql://weiche@127.0.0.1:\(port)/weiche"])
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(elapsed < 10)
+        #expect(elapsed > 3, "the connect timeout (5 s) ended it, not a refusal")
+        #expect(result.status == 3)
+        #expect(result.lines.count == 1, "one line: \(result.output)")
     }
 
     @Test func migrateTwiceAndStatusAgainstAServer() async throws {

@@ -78,6 +78,9 @@ struct DatabaseStatusCommand: Command {
                 report.schemaVersion = schema.appliedVersion
                 report.schemaProblem = schema.problem
             } catch {
+                await pool.close()
+                // An external server that cannot be reached is an error, said in one line.
+                if report.kind == "external" { throw error }
                 report.error = CommandLineTool.describe(error).0
             }
             await pool.close()
