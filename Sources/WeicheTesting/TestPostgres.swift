@@ -69,13 +69,13 @@ public enum TestPostgres {
                 "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
                 "max_connections": "200", "shared_buffers": "64MB",
             ])
-            try startWatchdog(for: cluster)
+            try await startWatchdog(for: cluster)
             return try await cluster.start()
         }
 
         /// A shell loop that outlives this process, then stops the cluster and deletes it.
-        private static func startWatchdog(for cluster: EmbeddedPostgres) throws {
-            let binaries = try PostgresBinaries.locate()
+        private static func startWatchdog(for cluster: EmbeddedPostgres) async throws {
+            let binaries = try await PostgresBinaries.locate()
             let asServer = geteuid() == 0 ? "runuser -u postgres -- " : ""
             let script = """
                 while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done

@@ -4,123 +4,148 @@ import WeicheTesting
 
 @Suite("The weiche command line, run as a user runs it")
 struct CommandLineTests {
-    @Test(arguments: [["--help"], ["help"], ["migrate", "--help"], ["db", "--help"], ["db", "status", "--help"],
-                      ["db", "start", "--help"], ["db", "stop", "--help"], ["help", "migrate"]])
-    func everyCommandHasHelp(_ arguments: [String]) throws {
-        let result = try WeicheBinary.run(arguments)
-        #expect(result.status == 0)
-        #expect(result.output.contains("USAGE: weiche"))
-    }
+  @Test(arguments: [
+    ["--help"], ["help"], ["migrate", "--help"], ["db", "--help"], ["db", "status", "--help"],
+    ["db", "start", "--help"], ["db", "stop", "--help"], ["help", "migrate"],
+  ])
+  func everyCommandHasHelp(_ arguments: [String]) async throws {
+    let result = try await WeicheBinary.run(arguments)
+    #expect(result.status == 0)
+    #expect(result.output.contains("USAGE: weiche"))
+  }
 
-    @Test(arguments: [["frobnicate"], ["migrate", "--bogus"], ["db", "status", "extra"], ["db", "nope"]])
-    func usageErrorsExitTwoWithOneLine(_ arguments: [String]) throws {
-        let result = try WeicheBinary.run(arguments)
-        #expect(result.status == 2)
-        #expect(result.lines.count == 1)
-        #expect(result.output.hasPrefix("weiche"))
-    }
+  @Test(arguments: [
+    ["frobnicate"], ["migrate", "--bogus"], ["db", "status", "extra"], ["db", "nope"],
+  ])
+  func usageErrorsExitTwoWithOneLine(_ arguments: [String]) async throws {
+    let result = try await WeicheBinary.run(arguments)
+    #expect(result.status == 2)
+    #expect(result.lines.count == 1)
+    #expect(result.output.hasPrefix("weiche"))
+  }
 
-    @Test(arguments: [["migrate"], ["db", "status"]])
-    func unreachableServerFailsFastWithOneLineAndNoSecret(_ arguments: [String]) throws {
-        for url in ["postgresql://weiche:TopSecret99@127.0.0.1:1/weiche",
-                    "postgresql://weiche:TopSecret99@db.example.invalid/weiche",
-                    "host=/nonexistent/socket/dir dbname=weiche password=TopSecret99"] {
-            let start = Date()
-            let result = try WeicheBinary.run(arguments, environment: ["WEICHE_DATABASE_URL": url])
-            #expect(Date().timeIntervalSince(start) < 10)
-            #expect(result.status == 3, "exit code for \(url)")
-            #expect(!result.output.contains("TopSecret99"))
-            #expect(!result.output.contains("Fatal error"), "no crash or stack trace")
-            #expect(result.lines.count == 1, "one line: \(result.output)")
+  @Test(arguments: [["migrate"], ["db", "status"]])
+  func unreachableServerFailsFastWithOneLineAndNoSecret(_ arguments: [String]) async throws {
+    for url in [
+      "postgresql://weiche:TopSecret99@127.0.0.1:1/weiche",
+      "postgresql://weiche:TopSecret99@db.example.invalid/weiche",
+      "host=/nonexistent/socket/dir dbname=weiche password=TopSecret99",
+    ] {
+      let start = Date()
+      let result = try await WeicheBinary.run(arguments, environment: ["WEICHE_DATABASE_URL": url])
+      #expect(Date().timeIntervalSince(start) < 10)
+      #expect(result.status == 3, "exit code for \(url)")
+      #expect(!result.output.contains("TopSecret99"))
+      #expect(!result.output.contains("Fatal error"), "no crash or stack trace")
+      #expect(result.lines.count == 1, "one line: \(result.output)")
+    }
+  }
+
+  @Test func silentServerTimesOutWithinTenSeconds() async throws {
+    // A TCP listener that never accepts: the kernel completes the handshake, then nothing
+    // answers libpq's startup message. Only the connect timeout can end the wait.
+    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(listener) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    try withUnsafeMutablePointer(to: &address) { pointer in
+      try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+        guard bind(listener, raw, length) == 0, listen(listener, 8) == 0,
+          getsockname(listener, raw, &length) == 0
+        else { throw CocoaError(.fileWriteUnknown) }
+      }
+    }
+    let port = UInt16(bigEndian: address.sin_port)
+    let start = Date()
+    let result = try await WeicheBinary.run(
+      ["migrate"],
+      environment: ["WEICHE_DATABASE_URL": "postgresql://weiche@127.0.0.1:\(port)/weiche"])
+    let elapsed = Date().timeIntervalSince(start)
+    #expect(elapsed < 10)
+    #expect(elapsed > 3, "the connect timeout (5 s) ended it, not a refusal")
+    #expect(result.status == 3)
+    #expect(result.lines.count == 1, "one line: \(result.output)")
+  }
+
+  @Test func migrateTwiceAndStatusAgainstAServer() async throws {
+    let configuration = try await TestPostgres.configuration()
+    try await TestPostgres.withSchema { pool async throws in
+      let schema = try await pool.query("SELECT current_schema()::text").single().decode(
+        String.self, at: 0)
+      // libpq's `options` puts the test's schema first on the search_path.
+      let url = configuration.connectionString + " options='-c search_path=\(schema)'"
+      let first = try await WeicheBinary.run(["migrate"], environment: ["WEICHE_DATABASE_URL": url])
+      #expect(first.status == 0, "\(first.output)")
+      #expect(first.output.contains("Applied migration 1"))
+      let second = try await WeicheBinary.run(
+        ["migrate"], environment: ["WEICHE_DATABASE_URL": url])
+      #expect(second.status == 0)
+      #expect(second.output.contains("up to date"))
+      let status = try await WeicheBinary.run(
+        ["db", "status", "--json"], environment: ["WEICHE_DATABASE_URL": url])
+      #expect(status.status == 0)
+      let report =
+        try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any]
+      #expect(report?["running"] as? Bool == true)
+      #expect(report?["schemaVersion"] as? Int == report?["schemaVersionExpected"] as? Int)
+      #expect(report?["kind"] as? String == "external")
+    }
+  }
+
+  @Test func embeddedDefaultStartsReusesAndStops() async throws {
+    try await WeicheBinary.withTemporaryHome { home in
+      let environment = ["WEICHE_HOME": home.path]
+      let notYet = try await WeicheBinary.run(["db", "status"], environment: environment)
+      #expect(notYet.status == 3)
+      #expect(notYet.output.contains("not created yet"))
+
+      let first = try await WeicheBinary.run(["migrate"], environment: environment)
+      #expect(first.status == 0, "\(first.output)")
+      #expect(first.output.contains("Applied migration 1"))
+      let second = try await WeicheBinary.run(["migrate"], environment: environment)
+      #expect(second.status == 0, "\(second.output)")
+      #expect(second.output.contains("up to date"))
+
+      let running = try await WeicheBinary.run(["db", "status"], environment: environment)
+      #expect(running.status == 0)
+      #expect(running.output.contains("embedded PostgreSQL"))
+      #expect(running.output.contains("State:     running"))
+      #expect(running.output.contains("(up to date)"))
+
+      let stopped = try await WeicheBinary.run(["db", "stop"], environment: environment)
+      #expect(stopped.status == 0)
+      let after = try await WeicheBinary.run(["db", "status"], environment: environment)
+      #expect(after.status == 3)
+      #expect(after.output.contains("stopped"))
+
+      let restarted = try await WeicheBinary.run(["db", "start"], environment: environment)
+      #expect(restarted.status == 0, "\(restarted.output)")
+      #expect(try await WeicheBinary.run(["db", "status"], environment: environment).status == 0)
+    }
+  }
+
+  @Test func twoProcessesStartingTheEmbeddedClusterShareIt() async throws {
+    try await WeicheBinary.withTemporaryHome { home in
+      let results = try await withThrowingTaskGroup(of: WeicheBinary.Result.self) { group in
+        for _ in 0..<3 {
+          group.addTask {
+            try await WeicheBinary.run(["migrate"], environment: ["WEICHE_HOME": home.path])
+          }
         }
+        return try await group.reduce(into: []) { $0.append($1) }
+      }
+      #expect(results.allSatisfy { $0.status == 0 }, "\(results.map(\.output))")
+      #expect(results.filter { $0.output.contains("Applied migration 1") }.count == 1)
+      #expect(results.filter { $0.output.contains("up to date") }.count == 2)
     }
+  }
 
-    @Test func silentServerTimesOutWithinTenSeconds() throws {
-        // A TCP listener that never accepts: the kernel completes the handshake, then nothing
-        // answers libpq's startup message. Only the connect timeout can end the wait.
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        try withUnsafeMutablePointer(to: &address) { pointer in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                guard bind(listener, raw, length) == 0, listen(listener, 8) == 0,
-                    getsockname(listener, raw, &length) == 0
-                else { throw CocoaError(.fileWriteUnknown) }
-            }
-        }
-        let port = UInt16(bigEndian: address.sin_port)
-        let start = Date()
-        let result = try WeicheBinary.run(
-            ["migrate"], environment: ["WEICHE_DATABASE_URL": "postgresql://weiche@127.0.0.1:\(port)/weiche"])
-        let elapsed = Date().timeIntervalSince(start)
-        #expect(elapsed < 10)
-        #expect(elapsed > 3, "the connect timeout (5 s) ended it, not a refusal")
-        #expect(result.status == 3)
-        #expect(result.lines.count == 1, "one line: \(result.output)")
-    }
-
-    @Test func migrateTwiceAndStatusAgainstAServer() async throws {
-        let configuration = try await TestPostgres.configuration()
-        try await TestPostgres.withSchema { pool async throws in
-            let schema = try await pool.query("SELECT current_schema()::text").single().decode(String.self, at: 0)
-            // libpq's `options` puts the test's schema first on the search_path.
-            let url = configuration.connectionString + " options='-c search_path=\(schema)'"
-            let first = try WeicheBinary.run(["migrate"], environment: ["WEICHE_DATABASE_URL": url])
-            #expect(first.status == 0, "\(first.output)")
-            #expect(first.output.contains("Applied migration 1"))
-            let second = try WeicheBinary.run(["migrate"], environment: ["WEICHE_DATABASE_URL": url])
-            #expect(second.status == 0)
-            #expect(second.output.contains("up to date"))
-            let status = try WeicheBinary.run(["db", "status", "--json"], environment: ["WEICHE_DATABASE_URL": url])
-            #expect(status.status == 0)
-            let report = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any]
-            #expect(report?["running"] as? Bool == true)
-            #expect(report?["schemaVersion"] as? Int == report?["schemaVersionExpected"] as? Int)
-            #expect(report?["kind"] as? String == "external")
-        }
-    }
-
-    @Test func embeddedDefaultStartsReusesAndStops() throws {
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("weiche-cli-\(UUID().uuidString.prefix(8))")
-        defer {
-            _ = try? WeicheBinary.run(["db", "stop"], environment: ["WEICHE_HOME": home.path])
-            try? FileManager.default.removeItem(at: home)
-        }
-        let environment = ["WEICHE_HOME": home.path]
-        let notYet = try WeicheBinary.run(["db", "status"], environment: environment)
-        #expect(notYet.status == 3)
-        #expect(notYet.output.contains("not created yet"))
-
-        let first = try WeicheBinary.run(["migrate"], environment: environment)
-        #expect(first.status == 0, "\(first.output)")
-        #expect(first.output.contains("Applied migration 1"))
-        let second = try WeicheBinary.run(["migrate"], environment: environment)
-        #expect(second.status == 0, "\(second.output)")
-        #expect(second.output.contains("up to date"))
-
-        let running = try WeicheBinary.run(["db", "status"], environment: environment)
-        #expect(running.status == 0)
-        #expect(running.output.contains("embedded PostgreSQL"))
-        #expect(running.output.contains("State:     running"))
-        #expect(running.output.contains("(up to date)"))
-
-        let stopped = try WeicheBinary.run(["db", "stop"], environment: environment)
-        #expect(stopped.status == 0)
-        let after = try WeicheBinary.run(["db", "status"], environment: environment)
-        #expect(after.status == 3)
-        #expect(after.output.contains("stopped"))
-
-        let restarted = try WeicheBinary.run(["db", "start"], environment: environment)
-        #expect(restarted.status == 0, "\(restarted.output)")
-        #expect(try WeicheBinary.run(["db", "status"], environment: environment).status == 0)
-    }
-
-    @Test func databaseCommandsRefuseAnExternalServer() throws {
-        let result = try WeicheBinary.run(["db", "stop"], environment: ["WEICHE_DATABASE_URL": "postgresql://x@127.0.0.1:1/x"])
-        #expect(result.status == 2)
-        #expect(result.output.contains("WEICHE_DATABASE_URL is set"))
-    }
+  @Test func databaseCommandsRefuseAnExternalServer() async throws {
+    let result = try await WeicheBinary.run(
+      ["db", "stop"], environment: ["WEICHE_DATABASE_URL": "postgresql://x@127.0.0.1:1/x"])
+    #expect(result.status == 2)
+    #expect(result.output.contains("WEICHE_DATABASE_URL is set"))
+  }
 }

@@ -19,11 +19,25 @@ enum WeicheBinary {
     }
 
     /// Runs `weiche` with `arguments` under `env` (added to a clean environment).
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Result {
         var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
         env.merge(environment) { $1 }
         let assignments = env.map { "\($0.key)=\($0.value)" }
-        let outcome = try Subprocess.run("/usr/bin/env", ["-i"] + assignments + [path] + arguments)
+        let outcome = try await Subprocess.run("/usr/bin/env", ["-i"] + assignments + [path] + arguments)
         return Result(status: outcome.status, output: outcome.output)
+    }
+
+    /// Runs `body` with a new `WEICHE_HOME`; stops its embedded PostgreSQL and deletes it after.
+    static func withTemporaryHome(_ body: (URL) async throws -> Void) async throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("weiche-cli-\(UUID().uuidString.prefix(8))")
+        do {
+            try await body(home)
+        } catch {
+            _ = try? await run(["db", "stop"], environment: ["WEICHE_HOME": home.path])
+            try? FileManager.default.removeItem(at: home)
+            throw error
+        }
+        _ = try await run(["db", "stop"], environment: ["WEICHE_HOME": home.path])
+        try FileManager.default.removeItem(at: home)
     }
 }

@@ -63,12 +63,12 @@ public struct EmbeddedPostgres: Sendable {
     }
 
     /// The cluster's state, read from its data directory and the running processes.
-    public func state() throws -> State {
+    public func state() async throws -> State {
         guard FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("PG_VERSION").path) else {
             return .notCreated
         }
-        let binaries = try PostgresBinaries.locate()
-        let outcome = try run(binaries.pgCtl, ["status", "-D", dataDirectory.path])
+        let binaries = try await PostgresBinaries.locate()
+        let outcome = try await run(binaries.pgCtl, ["status", "-D", dataDirectory.path])
         guard outcome.succeeded,
             let pidText = try? String(contentsOf: dataDirectory.appendingPathComponent("postmaster.pid"), encoding: .utf8),
             let pid = pidText.split(separator: "\n").first.flatMap({ Int32($0) })
@@ -80,29 +80,29 @@ public struct EmbeddedPostgres: Sendable {
     /// connect to it. Safe to call from several processes at once: one creates and starts, the
     /// others wait for it and reuse the running server.
     public func start() async throws -> PostgresConfiguration {
-        try prepareDirectories()
-        try withFileLock(clusterDirectory.appendingPathComponent("lock")) {
-            let binaries = try PostgresBinaries.locate()
-            switch try state() {
-            case .running: return
+        try await prepareDirectories()
+        try await withFileLock(clusterDirectory.appendingPathComponent("lock")) {
+            let binaries = try await PostgresBinaries.locate()
+            switch try await state() {
+            case .running: break
             case .notCreated:
-                try create(binaries)
-                try launch(binaries)
+                try await create(binaries)
+                try await launch(binaries)
             case .stopped:
-                try launch(binaries)
+                try await launch(binaries)
             }
+            try await createDatabaseIfNeeded()
         }
-        try await createDatabaseIfNeeded()
         return try PostgresConfiguration(connectionString: connectionString)
     }
 
     /// Stops the cluster (waiting for connections to finish their transactions).
     /// Returns `false` if it was not running.
     @discardableResult
-    public func stop() throws -> Bool {
-        guard case .running = try state() else { return false }
-        let binaries = try PostgresBinaries.locate()
-        let outcome = try run(binaries.pgCtl, ["stop", "-D", dataDirectory.path, "-m", "fast", "-w", "-t", "60"])
+    public func stop() async throws -> Bool {
+        guard case .running = try await state() else { return false }
+        let binaries = try await PostgresBinaries.locate()
+        let outcome = try await run(binaries.pgCtl, ["stop", "-D", dataDirectory.path, "-m", "fast", "-w", "-t", "60"])
         guard outcome.succeeded else {
             throw WeicheError(.system, "could not stop the embedded PostgreSQL: \(outcome.output.oneLine) (log: \(logFile.path))")
         }
@@ -111,8 +111,8 @@ public struct EmbeddedPostgres: Sendable {
 
     // MARK: - Creating and starting
 
-    private func create(_ binaries: PostgresBinaries) throws {
-        let outcome = try run(binaries.initdb, [
+    private func create(_ binaries: PostgresBinaries) async throws {
+        let outcome = try await run(binaries.initdb, [
             "-D", dataDirectory.path, "-U", Self.userName, "-A", "trust", "-E", "UTF8", "--locale=C",
             "--no-instructions",
         ])
@@ -142,9 +142,9 @@ public struct EmbeddedPostgres: Sendable {
         }
     }
 
-    private func launch(_ binaries: PostgresBinaries) throws {
+    private func launch(_ binaries: PostgresBinaries) async throws {
         try makeDirectory(socketDirectory, forServer: true)
-        let outcome = try run(binaries.pgCtl, [
+        let outcome = try await run(binaries.pgCtl, [
             "start", "-D", dataDirectory.path, "-l", logFile.path, "-w", "-t", "60",
         ])
         guard outcome.succeeded else {
@@ -178,19 +178,19 @@ public struct EmbeddedPostgres: Sendable {
     /// Whether PostgreSQL runs as another user than this process (the `postgres` user, as root).
     var serverUser: String? { geteuid() == 0 ? "postgres" : nil }
 
-    private func run(_ executable: String, _ arguments: [String]) throws -> Subprocess.Outcome {
+    private func run(_ executable: String, _ arguments: [String]) async throws -> Subprocess.Outcome {
         do {
-            return try Subprocess.run(executable, arguments, as: serverUser)
+            return try await Subprocess.run(executable, arguments, as: serverUser)
         } catch {
             throw WeicheError(.system, "could not run \(executable): \(error)")
         }
     }
 
-    private func prepareDirectories() throws {
+    private func prepareDirectories() async throws {
         try makeDirectory(home, forServer: false)
         try makeDirectory(clusterDirectory, forServer: true)
         guard let user = serverUser else { return }
-        let probe = try run("/usr/bin/test", ["-w", clusterDirectory.path])
+        let probe = try await run("/usr/bin/test", ["-w", clusterDirectory.path])
         guard probe.succeeded else {
             throw WeicheError(
                 .databaseUnavailable,
@@ -222,20 +222,6 @@ public struct EmbeddedPostgres: Sendable {
         }
     }
 
-    /// Holds an exclusive `flock` on `file` while `body` runs.
-    private func withFileLock<Result>(_ file: URL, _ body: () throws -> Result) throws -> Result {
-        let descriptor = open(file.path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw WeicheError(.system, "could not open the lock file \(file.path): \(String(cString: strerror(errno)))")
-        }
-        defer { close(descriptor) }
-        while flock(descriptor, LOCK_EX) != 0 {
-            guard errno == EINTR else {
-                throw WeicheError(.system, "could not lock \(file.path): \(String(cString: strerror(errno)))")
-            }
-        }
-        return try body()
-    }
 }
 
 extension String {
@@ -246,4 +232,20 @@ extension String {
             .filter { !$0.isEmpty }
             .joined(separator: " ")
     }
+}
+
+/// Holds an exclusive `flock` on `file` while `body` runs: serializes the processes that start
+/// the same cluster. The lock is released when the descriptor is closed, by exit at the latest.
+private func withFileLock<Result>(_ file: URL, _ body: () async throws -> Result) async throws -> Result {
+    let descriptor = open(file.path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+    guard descriptor >= 0 else {
+        throw WeicheError(.system, "could not open the lock file \(file.path): \(String(cString: strerror(errno)))")
+    }
+    defer { close(descriptor) }
+    while flock(descriptor, LOCK_EX) != 0 {
+        guard errno == EINTR else {
+            throw WeicheError(.system, "could not lock \(file.path): \(String(cString: strerror(errno)))")
+        }
+    }
+    return try await body()
 }

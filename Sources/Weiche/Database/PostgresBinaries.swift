@@ -11,10 +11,10 @@ public struct PostgresBinaries: Sendable {
 
     /// Finds the server programs: `WEICHE_POSTGRES_BIN`, then `pg_config --bindir`, then the
     /// newest `/usr/lib/postgresql/*/bin`, then `/usr/local/pgsql/bin`.
-    public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PostgresBinaries {
+    public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> PostgresBinaries {
         var candidates: [String] = []
         if let explicit = environment["WEICHE_POSTGRES_BIN"], !explicit.isEmpty { candidates.append(explicit) }
-        if let bindir = pgConfigBindir() { candidates.append(bindir) }
+        if let bindir = await pgConfigBindir() { candidates.append(bindir) }
         candidates += debianServerDirectories()
         candidates.append("/usr/local/pgsql/bin")
         for directory in candidates where isServerDirectory(directory) {
@@ -33,10 +33,10 @@ public struct PostgresBinaries: Sendable {
             && files.isExecutableFile(atPath: directory + "/postgres")
     }
 
-    private static func pgConfigBindir() -> String? {
+    private static func pgConfigBindir() async -> String? {
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
         guard let pgConfig = path.map({ "\($0)/pg_config" }).first(where: FileManager.default.isExecutableFile(atPath:)),
-            let outcome = try? Subprocess.run(pgConfig, ["--bindir"]), outcome.succeeded
+            let outcome = try? await Subprocess.run(pgConfig, ["--bindir"]), outcome.succeeded
         else { return nil }
         return outcome.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }

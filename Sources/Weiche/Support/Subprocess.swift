@@ -13,8 +13,19 @@ public enum Subprocess {
     }
 
     /// Runs `executable` with `arguments`, as `user` when given (through `runuser`, which only
-    /// root may do), waits for it, and collects what it prints.
-    public static func run(_ executable: String, _ arguments: [String], as user: String? = nil) throws -> Outcome {
+    /// root may do), waits for it, and collects what it prints. The waiting happens on a thread
+    /// of its own, never on one of Swift's cooperative threads.
+    public static func run(_ executable: String, _ arguments: [String], as user: String? = nil) async throws -> Outcome {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Result { try runBlocking(executable, arguments, as: user) })
+            }
+            thread.name = "weiche-subprocess"
+            thread.start()
+        }
+    }
+
+    private static func runBlocking(_ executable: String, _ arguments: [String], as user: String?) throws -> Outcome {
         let argv = user.map { [runuserPath, "-u", $0, "--", executable] } ?? [executable]
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw systemError("pipe") }

@@ -60,7 +60,7 @@ struct DatabaseStatusCommand: Command {
             report.home = embedded.home.path
             report.dataDirectory = embedded.dataDirectory.path
             report.socketDirectory = embedded.socketDirectory.path
-            switch try embedded.state() {
+            switch try await embedded.state() {
             case .notCreated: report.error = "not created yet (any command that needs the database creates it)"
             case .stopped: report.error = "stopped (start it with 'weiche db start')"
             case .running(let pid):
@@ -154,13 +154,13 @@ struct DatabaseStartCommand: Command {
 
     func run(_ context: CommandContext) async throws {
         let embedded = try embeddedOnly(context, action: "start")
-        if case .running(let pid) = try embedded.state() {
+        if case .running(let pid) = try await embedded.state() {
             context.print("The embedded PostgreSQL is already running (pid \(pid)).")
             return
         }
         let pool = try await context.openPool(maxConnections: 1)
         await pool.close()
-        if case .running(let pid) = try embedded.state() {
+        if case .running(let pid) = try await embedded.state() {
             context.print("The embedded PostgreSQL is running (pid \(pid)), socket in \(embedded.socketDirectory.path).")
         }
     }
@@ -187,7 +187,7 @@ struct DatabaseStopCommand: Command {
 
     func run(_ context: CommandContext) async throws {
         let embedded = try embeddedOnly(context, action: "stop")
-        if try embedded.stop() {
+        if try await embedded.stop() {
             context.print("The embedded PostgreSQL has stopped.")
         } else {
             context.print("The embedded PostgreSQL was not running.")

@@ -42,7 +42,7 @@ struct CommandContext {
         case .external(let external):
             configuration = external
         case .embedded(let embedded):
-            if case .notCreated = try embedded.state() {
+            if case .notCreated = try await embedded.state() {
                 note("Creating Weiche's embedded PostgreSQL in \(embedded.clusterDirectory.path) (first run; takes a few seconds)…")
             }
             configuration = try await embedded.start()
