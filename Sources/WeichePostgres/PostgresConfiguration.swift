@@ -97,8 +97,9 @@ public struct PostgresConfiguration: Sendable {
 }
 
 extension String {
-    /// libpq's multi-line messages folded into one line.
-    var oneLine: String {
+    /// A multi-line message (libpq's, a helper program's) folded into one line.
+    /// Shared within the package, not public API.
+    package var oneLine: String {
         split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }

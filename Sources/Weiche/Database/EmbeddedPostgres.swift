@@ -96,7 +96,8 @@ public struct EmbeddedPostgres: Sendable {
         return try PostgresConfiguration(connectionString: connectionString)
     }
 
-    /// Stops the cluster (waiting for connections to finish their transactions).
+    /// Stops the cluster: clients are disconnected and open transactions rolled back;
+    /// everything committed stays.
     /// Returns `false` if it was not running.
     @discardableResult
     public func stop() async throws -> Bool {
@@ -221,18 +222,8 @@ public struct EmbeddedPostgres: Sendable {
             throw WeicheError(.system, "could not create \(url.path): \(error.localizedDescription)")
         }
     }
-
 }
 
-extension String {
-    /// A multi-line tool output folded into one line.
-    var oneLine: String {
-        split(whereSeparator: \.isNewline)
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty }
-            .joined(separator: " ")
-    }
-}
 
 /// Holds an exclusive `flock` on `file` while `body` runs: serializes the processes that start
 /// the same cluster. The lock is released when the descriptor is closed, by exit at the latest.
