@@ -29,6 +29,9 @@ public final class PostgresConnectionPool: Sendable {
         var open = 0
         var waiters: [Waiter] = []
         var nextWaiterID = 0
+        /// Waiters that have not yet decided whether to queue, and those of them cancelled.
+        var undecidedWaiters: Set<Int> = []
+        var cancelledWaiters: Set<Int> = []
         var isClosed = false
     }
 
@@ -139,30 +142,41 @@ public final class PostgresConnectionPool: Sendable {
     private func waitForTurn() async throws -> Lease {
         let id = state.withLock { state in
             state.nextWaiterID += 1
+            state.undecidedWaiters.insert(state.nextWaiterID)
             return state.nextWaiterID
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                let admitted: Lease? = state.withLock { state in
-                    if Task.isCancelled { return nil }
-                    if state.isClosed { return nil }
-                    if let connection = state.idle.popLast() { return .connection(connection) }
+                enum Decision { case admitted(Lease), queued, cancelled, closed }
+                // Decided under the lock, so that the continuation is resumed exactly once:
+                // either here, or by whoever takes the waiter out of the queue.
+                let decision: Decision = state.withLock { state in
+                    state.undecidedWaiters.remove(id)
+                    if state.cancelledWaiters.remove(id) != nil { return .cancelled }
+                    if state.isClosed { return .closed }
+                    if let connection = state.idle.popLast() { return .admitted(.connection(connection)) }
                     if state.open < maxConnections {
                         state.open += 1
-                        return .permitToConnect
+                        return .admitted(.permitToConnect)
                     }
                     state.waiters.append(Waiter(id: id, continuation: continuation))
-                    return nil
+                    return .queued
                 }
-                if let admitted {
-                    continuation.resume(returning: admitted)
-                } else if state.withLock({ !$0.waiters.contains { $0.id == id } }) {
-                    continuation.resume(throwing: Task.isCancelled ? CancellationError() : Self.closedError)
+                switch decision {
+                case .admitted(let lease): continuation.resume(returning: lease)
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                case .closed: continuation.resume(throwing: Self.closedError)
+                case .queued: break
                 }
             }
         } onCancel: {
             let waiter = state.withLock { state -> Waiter? in
-                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else {
+                    // Not queued yet: the waiter sees this when it decides. (Already served:
+                    // nothing to do; the caller holds a connection and will return it.)
+                    if state.undecidedWaiters.contains(id) { state.cancelledWaiters.insert(id) }
+                    return nil
+                }
                 return state.waiters.remove(at: index)
             }
             waiter?.continuation.resume(throwing: CancellationError())

@@ -109,6 +109,31 @@ struct TransactionAndPoolTests {
         }
     }
 
+    @Test func manyWaitersSomeCancelledAllOthersServed() async throws {
+        try await TestPostgres.withSchema(maxConnections: 2) { pool async throws in
+            let outcomes = await withTaskGroup(of: Bool?.self) { group in
+                for index in 0..<200 {
+                    group.addTask {
+                        let work = Task { try await pool.query("SELECT \(index)").single().decode(Int.self, at: 0) }
+                        if index % 3 == 0 { work.cancel() }
+                        do {
+                            return try await work.value == index
+                        } catch is CancellationError {
+                            return nil
+                        } catch {
+                            return false
+                        }
+                    }
+                }
+                return await group.reduce(into: [Bool?]()) { $0.append($1) }
+            }
+            #expect(!outcomes.contains(false), "every call either answered correctly or was cancelled")
+            #expect(outcomes.filter { $0 == true }.count >= 133, "every uncancelled call was served")
+            #expect(pool.openConnections <= 2)
+            #expect(try await pool.query("SELECT 1").single().decode(Int.self, at: 0) == 1)
+        }
+    }
+
     @Test func closedPoolRefusesCalls() async throws {
         let pool = PostgresConnectionPool(configuration: try await TestPostgres.configuration(), maxConnections: 2)
         try await pool.query("SELECT 1")
