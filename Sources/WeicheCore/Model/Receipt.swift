@@ -1,0 +1,28 @@
+import struct Foundation.Date
+
+/// A recipient's business answer to a delivered referral: accepted, or rejected with a reason.
+/// It travels back to the referral's sender and into the audit log.
+public struct Receipt: Hashable, Sendable, Codable {
+    public enum Outcome: Hashable, Sendable, Codable {
+        case accepted
+        /// Rejected, with the recipient's reason code and its text (no personal data).
+        case rejected(code: String, reason: String)
+    }
+
+    /// The message the receipt is about, as the recipient knows it (Weiche's message id).
+    public var reference: String
+    /// The agency that issued the receipt.
+    public var from: AgencyID
+    /// The receipt's own id in the recipient's system, if it has one.
+    public var senderMessageID: String?
+    public var outcome: Outcome
+    public var issuedAt: Date
+
+    public init(reference: String, from: AgencyID, senderMessageID: String? = nil, outcome: Outcome, issuedAt: Date) {
+        self.reference = reference
+        self.from = from
+        self.senderMessageID = senderMessageID
+        self.outcome = outcome
+        self.issuedAt = issuedAt
+    }
+}
