@@ -140,7 +140,7 @@ private struct ConfigurationReader {
         var type: ReferralType?
         if let text = string(fields["type"], at: "\(path).type", required: true) {
             type = ReferralType(text)
-            if type == nil { problem("\(path).type", "'\(text)' is not a referral type (lowercase words joined by '.', e.g. kinderbetreuung.anfrage)") }
+            if type == nil { problem("\(path).type", "'\(text)' is not \(ReferralType.requiredForm)") }
         }
         let legalBasis = string(fields["legalBasis"], at: "\(path).legalBasis", required: true)
         let purpose = string(fields["purpose"], at: "\(path).purpose", required: true)
@@ -246,7 +246,7 @@ private struct ConfigurationReader {
     mutating func agencyID(_ value: JSONValue?, at path: String) -> AgencyID? {
         guard let text = string(value, at: path, required: true) else { return nil }
         guard let id = AgencyID(text) else {
-            problem(path, "'\(text)' is not an agency id (lowercase letters, digits and '-', starting with a letter)")
+            problem(path, "'\(text)' is not \(AgencyID.requiredForm)")
             return nil
         }
         return id

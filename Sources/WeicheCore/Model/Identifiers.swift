@@ -1,66 +1,62 @@
-/// An agency's identifier in Weiche's configuration, such as `massarbeit` or `jugendamt`:
-/// lowercase letters, digits and hyphens, starting with a letter, at most 64 characters.
-public struct AgencyID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
-    public let rawValue: String
+/// A name with a fixed form (an agency id, a referral type), validated when it is made:
+/// holding one means it is well-formed. Encoded in JSON as its plain string.
+public protocol ValidatedName: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    var rawValue: String { get }
+    /// Validates `rawValue`; `nil` if it does not have the required form.
+    init?(_ rawValue: String)
+    /// The required form in words, for error messages.
+    static var requiredForm: String { get }
+}
 
-    /// Validates `rawValue`; returns `nil` if it is not a well-formed identifier.
-    public init?(_ rawValue: String) {
-        guard Self.isWellFormed(rawValue, allowing: "-") else { return nil }
-        self.rawValue = rawValue
-    }
-
+extension ValidatedName {
     public var description: String { rawValue }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
-        guard let id = AgencyID(text) else {
-            throw DecodingError.dataCorrupted(.init(
-                codingPath: decoder.codingPath,
-                debugDescription: "not an agency id (lowercase letters, digits, '-', starting with a letter)"))
+        guard let name = Self(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected \(Self.requiredForm)"))
         }
-        self = id
+        self = name
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(rawValue)
     }
+}
 
-    public static func < (lhs: AgencyID, rhs: AgencyID) -> Bool { lhs.rawValue < rhs.rawValue }
+/// An agency's identifier in Weiche's configuration, such as `massarbeit` or `jugendamt`:
+/// lowercase letters, digits and hyphens, starting with a letter, at most 64 characters.
+public struct AgencyID: ValidatedName {
+    public let rawValue: String
+    public static let requiredForm = "an agency id (lowercase letters, digits, '-', starting with a letter)"
 
-    static func isWellFormed(_ text: String, allowing extra: Character) -> Bool {
-        guard let first = text.first, first.isASCII, first.isLowercase, text.count <= 64 else { return false }
-        return text.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == extra || $0 == "-" }
+    public init?(_ rawValue: String) {
+        guard isWellFormed(rawValue, allowingDots: false) else { return nil }
+        self.rawValue = rawValue
     }
 }
 
 /// A referral type, such as `kinderbetreuung.anfrage`: lowercase words joined by `.` and `-`.
-public struct ReferralType: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct ReferralType: ValidatedName {
     public let rawValue: String
+    public static let requiredForm = "a referral type (lowercase words joined by '.', e.g. kinderbetreuung.anfrage)"
 
-    /// Validates `rawValue`; returns `nil` if it is not a well-formed type name.
     public init?(_ rawValue: String) {
-        guard AgencyID.isWellFormed(rawValue, allowing: "."), !rawValue.hasSuffix("."), !rawValue.contains("..") else {
+        guard isWellFormed(rawValue, allowingDots: true), !rawValue.hasSuffix("."), !rawValue.contains("..") else {
             return nil
         }
         self.rawValue = rawValue
     }
+}
 
-    public var description: String { rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let type = ReferralType(text) else {
-            throw DecodingError.dataCorrupted(.init(
-                codingPath: decoder.codingPath, debugDescription: "not a referral type (e.g. kinderbetreuung.anfrage)"))
-        }
-        self = type
+/// Lowercase ASCII letters, digits and `-` (and `.` if allowed), starting with a letter, at
+/// most 64 characters.
+private func isWellFormed(_ text: String, allowingDots: Bool) -> Bool {
+    guard let first = text.first, first.isASCII, first.isLowercase, text.count <= 64 else { return false }
+    return text.allSatisfy {
+        ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" || (allowingDots && $0 == ".")
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
-
-    public static func < (lhs: ReferralType, rhs: ReferralType) -> Bool { lhs.rawValue < rhs.rawValue }
 }
