@@ -159,12 +159,9 @@ public struct PostgresJSON<Value: Codable & Sendable>: PostgresEncodable, Postgr
     }
 
     public func encode(into buffer: inout [UInt8]) throws(PostgresError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
         let data: Data
         do {
-            data = try encoder.encode(value)
+            data = try PostgresJSONCoding.encoder().encode(value)
         } catch {
             throw PostgresError(
                 code: .encoding, message: "cannot encode \(Value.self) as JSON",
@@ -178,10 +175,8 @@ public struct PostgresJSON<Value: Codable & Sendable>: PostgresEncodable, Postgr
         from bytes: UnsafeRawBufferPointer, type: PostgresDataType
     ) throws(PostgresDecodingFailure) -> PostgresJSON<Value> {
         let text = try jsonText(bytes, type: type)
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
         do {
-            return PostgresJSON(try decoder.decode(Value.self, from: Data(text)), as: type)
+            return PostgresJSON(try PostgresJSONCoding.decoder().decode(Value.self, from: Data(text)), as: type)
         } catch {
             throw PostgresDecodingFailure("the JSON does not match \(Value.self)")
         }
@@ -197,5 +192,56 @@ public struct PostgresJSON<Value: Codable & Sendable>: PostgresEncodable, Postgr
             return UnsafeRawBufferPointer(rebasing: bytes.dropFirst())
         default: throw .typeMismatch
         }
+    }
+}
+
+/// How ``PostgresJSON`` writes and reads JSON: sorted keys (a stable text for equal values) and
+/// dates as ISO 8601 in UTC with microseconds, PostgreSQL's own precision.
+public enum PostgresJSONCoding {
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(format(date))
+        }
+        return encoder
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = parse(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO 8601 UTC timestamp")
+            }
+            return date
+        }
+        return decoder
+    }
+
+    /// `2026-01-05T08:00:00.123456Z`.
+    static func format(_ date: Date) -> String {
+        let micros = PostgresTimestamp.microseconds(from: date)
+        let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+        let fraction = micros - seconds * 1_000_000
+        let whole = Date(timeIntervalSinceReferenceDate: Double(seconds) + PostgresTimestamp.epochFromReferenceDate)
+        let base = whole.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeSeparator(.colon))
+        let digits = String(fraction)
+        return base + "." + String(repeating: "0", count: 6 - digits.count) + digits + "Z"
+    }
+
+    static func parse(_ text: String) -> Date? {
+        guard text.hasSuffix("Z"), let dot = text.lastIndex(of: ".") else {
+            return try? Date(text, strategy: .iso8601)
+        }
+        let digits = text[text.index(after: dot)..<text.index(before: text.endIndex)]
+        guard (1...9).contains(digits.count), digits.allSatisfy(\.isNumber),
+            let whole = try? Date(String(text[..<dot]) + "Z", strategy: .iso8601)
+        else { return nil }
+        let padded = (digits + String(repeating: "0", count: 9)).prefix(6)
+        let micros = PostgresTimestamp.microseconds(from: whole) + Int64(padded)!
+        return PostgresTimestamp.date(fromMicroseconds: micros)
     }
 }

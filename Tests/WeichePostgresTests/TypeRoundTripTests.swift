@@ -130,6 +130,26 @@ struct TypeRoundTripTests {
         }
     }
 
+    struct Stamped: Codable, Sendable, Equatable {
+        var at: Date
+    }
+
+    @Test func jsonDatesKeepMicroseconds() async throws {
+        let instants = [
+            Date(timeIntervalSince1970: 1_711_846_799.123_456),
+            Date(timeIntervalSince1970: 0),
+            Date(timeIntervalSince1970: -1.5),
+        ]
+        try await TestPostgres.withSchema { pool async throws in
+            for instant in instants {
+                let back = try await roundTrip(PostgresJSON(Stamped(at: instant)), as: "jsonb", on: pool)
+                #expect(abs(try #require(back).value.at.timeIntervalSince(instant)) < 0.000_000_5, "\(instant)")
+            }
+            let text = try await pool.query("SELECT \(PostgresJSON(Stamped(at: instants[0]))) ->> 'at'").single().decode(String.self, at: 0)
+            #expect(text == "2024-03-31T00:59:59.123456Z")
+        }
+    }
+
     @Test func decodingMismatchNamesTheColumn() async throws {
         try await TestPostgres.withSchema { pool async throws in
             let row = try await pool.query("SELECT 1::integer AS amount, NULL::text AS note").single()
