@@ -26,5 +26,6 @@ extension Migration {
     /// Weiche's migrations, in order.
     public static let all: [Migration] = [
         .v1Foundation,
+        .v2Pipeline,
     ]
 }

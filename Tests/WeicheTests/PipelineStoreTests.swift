@@ -1,0 +1,205 @@
+import Foundation
+import Synchronization
+import Testing
+import Weiche
+import WeicheCore
+import WeichePostgres
+import WeicheTesting
+
+@Suite("The durable pipeline store")
+struct PipelineStoreTests {
+    static let configuration = try! GatewayConfiguration.load(
+        Array(ConfigurationTests.valid.utf8), knownAdapters: ConfigurationTests.adapters)
+    let policy = Policy(configuration: Self.configuration)
+    let retry = GatewayConfiguration.RetryPolicy(base: .seconds(10), cap: .seconds(300), maxAttempts: 4)
+
+    func childcareRequest(id: String = UUID().uuidString, to recipients: [String] = ["jugendamt"], children: Int = 2) -> Referral {
+        Referral(
+            senderMessageID: id, type: ReferralType("kinderbetreuung.anfrage")!, sender: AgencyID("massarbeit")!,
+            recipients: recipients.map { AgencyID($0)! }, createdAt: Date(timeIntervalSince1970: 1_767_600_000.123_456),
+            legalBasis: "§ 69 SGB X", purpose: "Kinderbetreuung",
+            fields: [
+                ReferralField("person.familyName", .identity, .text("Muster")),
+                ReferralField("details.children", .family, .integer(children)),
+                ReferralField("details.employer", .employment, .text("Firma GmbH")),
+            ])
+    }
+
+    func ingest(_ store: PipelineStore, _ referral: Referral) async throws -> PipelineStore.IngestOutcome {
+        try await store.ingest(referral, decisions: policy.evaluate(referral), actor: "test")
+    }
+
+    func events(_ pool: PostgresConnectionPool, _ message: UUID) async throws -> [String] {
+        try await pool.query("SELECT kind FROM pipeline_event WHERE message_id = \(message) ORDER BY id")
+            .map { try $0.decode(String.self, at: 0) }
+    }
+
+    @Test func ingestStoresRoutesRefusesAndRecordsMinimisation() async throws {
+        try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            let store = PipelineStore(pool: pool, clock: ManualClock())
+            let outcome = try await ingest(store, childcareRequest(to: ["jugendamt", "auslaenderbehoerde"]))
+            guard case .stored(let id, let deliveries) = outcome else {
+                Issue.record("expected stored, got \(outcome)")
+                return
+            }
+            #expect(Array(deliveries.keys) == [AgencyID("jugendamt")!])
+            #expect(try await events(pool, id) == ["received", "routed", "minimised", "refused"], "in the order of the recipients")
+            let refusal = try await pool.query("""
+                SELECT agency, details ->> 'code', details ->> 'reason' FROM pipeline_event WHERE message_id = \(id) AND kind = 'refused'
+                """).single().decode((String, String, String).self)
+            #expect(refusal.0 == "auslaenderbehoerde")
+            #expect(refusal.1 == "no-route")
+            let removed = try await pool.query("SELECT details ->> 'removed' FROM pipeline_event WHERE message_id = \(id) AND kind = 'minimised'")
+                .single().decode(String.self, at: 0)
+            #expect(removed == "details.employer (employment)")
+            // The stored delivery content lacks the removed field; the events hold no values.
+            let content = try await pool.query("SELECT content::text FROM delivery WHERE message_id = \(id)").single().decode(String.self, at: 0)
+            #expect(!content.contains("Firma GmbH"))
+            let allEvents = try await pool.query("SELECT string_agg(details::text, ' ') FROM pipeline_event").single().decode(String.self, at: 0)
+            #expect(!allEvents.contains("Muster") && !allEvents.contains("Firma"))
+            // The sender's creation time survives with its microseconds.
+            let sent = try await pool.query("SELECT sent_at FROM message WHERE id = \(id)").single().decode(Date.self, at: 0)
+            #expect(abs(sent.timeIntervalSince1970 - 1_767_600_000.123_456) < 0.000_001)
+        }
+    }
+
+    @Test func fiftyConcurrentSubmissionsOfOneMessageStoreOne() async throws {
+        try await TestPostgres.withSchema(migrated: true, maxConnections: 8) { pool async throws in
+            let store = PipelineStore(pool: pool)
+            let referral = childcareRequest()
+            let outcomes = try await withThrowingTaskGroup(of: PipelineStore.IngestOutcome.self) { group in
+                for _ in 0..<50 { group.addTask { try await ingest(store, referral) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let stored = outcomes.filter { if case .stored = $0 { true } else { false } }
+            let duplicates = outcomes.filter { if case .duplicate = $0 { true } else { false } }
+            #expect(stored.count == 1)
+            #expect(duplicates.count == 49)
+            #expect(try await pool.query("SELECT count(*) FROM message").single().decode(Int.self, at: 0) == 1)
+            #expect(try await pool.query("SELECT count(*) FROM delivery").single().decode(Int.self, at: 0) == 1)
+
+            // The same id with other content is a conflict, recorded, and stores nothing new.
+            let changed = childcareRequest(id: referral.senderMessageID, children: 3)
+            guard case .conflict(let existing) = try await ingest(store, changed) else {
+                Issue.record("a changed payload under the same id must be refused")
+                return
+            }
+            #expect(try await events(pool, existing).last == "conflict")
+            #expect(try await pool.query("SELECT count(*) FROM message").single().decode(Int.self, at: 0) == 1)
+        }
+    }
+
+    @Test func retriesBackOffWithinJitterBoundsThenDeliverOnce() async throws {
+        try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            let clock = ManualClock()
+            let store = PipelineStore(pool: pool, clock: clock)
+            _ = try await ingest(store, childcareRequest())
+            let transport = RecordingTransport(script: [.retryableFailure("503"), .retryableFailure("503"), .retryableFailure("timeout")])
+            var completions: [PipelineStore.Completion] = []
+            for attempt in 1...4 {
+                let claims = try await store.claimDue(limit: 10, worker: "w1", lease: .seconds(60))
+                #expect(claims.count == 1, "attempt \(attempt)")
+                let claim = try #require(claims.first)
+                #expect(claim.attempt == attempt)
+                #expect(try await store.claimDue(limit: 10, worker: "w2", lease: .seconds(60)).isEmpty, "held under lease")
+                let document = OutboundDocument(bytes: [], fileName: "\(claim.messageID).json", contentType: "application/json")
+                let outcome = await transport.deliver(document, messageID: claim.messageID)
+                let completion = try await store.complete(claim, outcome: outcome, retry: retry)
+                completions.append(completion)
+                if case .retryAt(let due) = completion {
+                    let wait = due.timeIntervalSince(clock.now())
+                    let ceiling = Backoff(policy: retry).ceiling(afterAttempt: attempt)
+                    #expect(wait >= 0 && wait <= Double(ceiling.components.seconds), "attempt \(attempt): \(wait)s")
+                    #expect(try await store.claimDue(limit: 10, worker: "w1", lease: .seconds(60)).isEmpty || wait == 0, "not due before its time")
+                    clock.advance(by: wait)
+                }
+            }
+            #expect(completions.last == .delivered)
+            #expect(transport.delivered.count == 1)
+            let attempts = try await pool.query("SELECT attempt, outcome FROM delivery_attempt ORDER BY attempt").map { try $0.decode((Int, String).self) }
+            #expect(attempts.map(\.0) == [1, 2, 3, 4])
+            #expect(attempts.map(\.1) == ["retryable", "retryable", "retryable", "delivered"])
+            let state = try await pool.query("SELECT state, attempts FROM delivery").single().decode((String, Int).self)
+            #expect(state == ("delivered", 4))
+        }
+    }
+
+    @Test func permanentFailureIsADeadLetterAfterOneAttempt() async throws {
+        try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            let store = PipelineStore(pool: pool, clock: ManualClock())
+            _ = try await ingest(store, childcareRequest())
+            let claim = try #require(try await store.claimDue(limit: 1, worker: "w", lease: .seconds(60)).first)
+            #expect(try await store.complete(claim, outcome: .permanentFailure("422 rejected"), retry: retry) == .failed)
+            let row = try await pool.query("SELECT state, attempts, last_error FROM delivery").single().decode((String, Int, String?).self)
+            #expect(row.0 == "failed" && row.1 == 1 && row.2 == "422 rejected")
+        }
+    }
+
+    @Test func transientFailuresBecomeADeadLetterAfterMaxAttempts() async throws {
+        try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            let clock = ManualClock()
+            let store = PipelineStore(pool: pool, clock: clock)
+            _ = try await ingest(store, childcareRequest())
+            var last: PipelineStore.Completion?
+            for _ in 1...retry.maxAttempts {
+                let claim = try #require(try await store.claimDue(limit: 1, worker: "w", lease: .seconds(60)).first)
+                last = try await store.complete(claim, outcome: .retryableFailure("down"), retry: retry)
+                clock.advance(by: 3600)
+            }
+            #expect(last == .failed)
+            #expect(try await store.claimDue(limit: 1, worker: "w", lease: .seconds(60)).isEmpty)
+            #expect(try await pool.query("SELECT count(*) FROM delivery_attempt").single().decode(Int.self, at: 0) == retry.maxAttempts)
+        }
+    }
+
+    @Test func expiredLeaseIsTakenOverAndCompletesExactlyOnce() async throws {
+        try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            let clock = ManualClock()
+            let store = PipelineStore(pool: pool, clock: clock)
+            _ = try await ingest(store, childcareRequest())
+            let crashed = try #require(try await store.claimDue(limit: 1, worker: "crashed", lease: .seconds(30)).first)
+            clock.advance(by: 29)
+            #expect(try await store.claimDue(limit: 1, worker: "rescuer", lease: .seconds(30)).isEmpty, "lease still valid")
+            clock.advance(by: 2)
+            let rescued = try #require(try await store.claimDue(limit: 1, worker: "rescuer", lease: .seconds(30)).first)
+            #expect(rescued.deliveryID == crashed.deliveryID)
+            #expect(rescued.attempt == 2)
+            #expect(try await store.complete(rescued, outcome: .delivered, retry: retry) == .delivered)
+            // The crashed worker wakes up late: its report cannot change the outcome.
+            #expect(try await store.complete(crashed, outcome: .permanentFailure("late"), retry: retry) == .leaseLost)
+            #expect(try await pool.query("SELECT state FROM delivery").single().decode(String.self, at: 0) == "delivered")
+            #expect(try await events(pool, crashed.messageID).filter { $0 == "delivered" }.count == 1)
+            #expect(try await events(pool, crashed.messageID).contains("lease-expired"))
+        }
+    }
+
+    @Test func twoWorkersDeliverAThousandReferralsWithNoneTwice() async throws {
+        try await TestPostgres.withSchema(migrated: true, maxConnections: 8) { pool async throws in
+            let store = PipelineStore(pool: pool)
+            for _ in 0..<1000 { _ = try await ingest(store, childcareRequest()) }
+            let transport = RecordingTransport()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in ["serve-1", "serve-2"] {
+                    group.addTask {
+                        while true {
+                            let claims = try await store.claimDue(limit: 25, worker: worker, lease: .seconds(300))
+                            if claims.isEmpty { return }
+                            for claim in claims {
+                                let document = OutboundDocument(bytes: [], fileName: "\(claim.messageID).json", contentType: "application/json")
+                                let outcome = await transport.deliver(document, messageID: claim.messageID)
+                                try await store.complete(claim, outcome: outcome, retry: retry)
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let delivered = transport.delivered.map(\.messageID)
+            #expect(delivered.count == 1000)
+            #expect(Set(delivered).count == 1000, "no delivery was made twice")
+            let workers = try await pool.query("SELECT count(DISTINCT worker) FROM delivery_attempt").single().decode(Int.self, at: 0)
+            #expect(workers == 2, "both workers took part")
+            #expect(try await pool.query("SELECT count(*) FROM delivery WHERE state = 'delivered'").single().decode(Int.self, at: 0) == 1000)
+        }
+    }
+}
