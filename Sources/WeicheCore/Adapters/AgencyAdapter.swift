@@ -4,7 +4,7 @@
 /// gateway holds adapters as `any AgencyAdapter` in a registry the executable builds.
 ///
 /// Implementation requirements (checked by `AdapterConformance` in `WeicheTesting`):
-/// - ``decode(_:)`` never crashes and never traps, whatever the bytes: malformed, truncated,
+/// - ``decode(_:from:)`` never crashes and never traps, whatever the bytes: malformed, truncated,
 ///   in the wrong encoding, or far too large. Anything it cannot read becomes a
 ///   ``DecodedItem/rejected(_:)`` with a reason that names the position and field.
 /// - One bad part of an item (a CSV row, an array element) is rejected on its own; the good
@@ -22,9 +22,10 @@ public protocol AgencyAdapter: Sendable {
     /// The referral types this adapter can decode and encode.
     var supportedTypes: Set<ReferralType> { get }
 
-    /// Reads an item the agency handed over: referrals and receipts, and a rejection for each
-    /// part that could not be read.
-    func decode(_ item: InboundItem) -> [DecodedItem]
+    /// Reads an item that arrived on `agency`'s channel: referrals and receipts, and a rejection
+    /// for each part that could not be read. Decoded referrals name `agency` as their sender
+    /// (the gateway refuses any that name another: an agency cannot speak for a different one).
+    func decode(_ item: InboundItem, from agency: AgencyID) -> [DecodedItem]
 
     /// Writes a referral (already minimised for this recipient, its id set) in the agency's format.
     func encode(_ referral: Referral) throws(Rejection) -> OutboundDocument

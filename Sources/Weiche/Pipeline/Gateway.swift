@@ -1,0 +1,163 @@
+import Foundation
+import WeicheCore
+
+/// The engine: takes referrals from the agencies' channels into the durable store, and
+/// delivers what is due to the recipients' channels.
+///
+/// Data flows one way: inbound transport → adapter → policy → store → adapter → outbound
+/// transport. The executable builds a gateway from the configuration and an explicit list of
+/// adapters; nothing registers itself.
+public struct Gateway: Sendable {
+    public let configuration: GatewayConfiguration
+    public let store: PipelineStore
+    public let policy: Policy
+    /// Adapters by their ``AgencyAdapter/name``.
+    public let adapters: [String: any AgencyAdapter]
+    public let inbound: [AgencyID: any InboundTransport]
+    public let outbound: [AgencyID: any OutboundTransport]
+    /// This process's name in leases and attempts (several gateways may share a database).
+    public let worker: String
+    /// How long a claimed delivery stays this worker's before another may take it over.
+    public let lease: Duration
+
+    public init(
+        configuration: GatewayConfiguration, store: PipelineStore, adapters: [any AgencyAdapter],
+        inbound: [AgencyID: any InboundTransport], outbound: [AgencyID: any OutboundTransport],
+        worker: String, lease: Duration = .seconds(120)
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.policy = Policy(configuration: configuration)
+        self.adapters = Dictionary(adapters.map { (type(of: $0).name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.inbound = inbound
+        self.outbound = outbound
+        self.worker = worker
+        self.lease = lease
+    }
+
+    /// What one pass did.
+    public struct Report: Sendable, Equatable {
+        public var itemsRead = 0
+        public var referralsStored = 0
+        public var duplicates = 0
+        /// Parts of items that were rejected or refused (one per rejection).
+        public var rejections = 0
+        public var delivered = 0
+        public var retriesScheduled = 0
+        public var failed = 0
+
+        public init() {}
+    }
+
+    /// Ingests everything the inbound channels hold now, then delivers everything due, until
+    /// nothing is left (`weiche serve --once`).
+    public func runOnce(batchSize: Int = 100) async throws -> Report {
+        var report = Report()
+        while try await ingestAvailable(limit: batchSize, into: &report) > 0 {}
+        while try await deliverDue(limit: batchSize, into: &report) > 0 {}
+        return report
+    }
+
+    // MARK: - Ingest
+
+    /// Reads up to `limit` items from each agency's inbound channel and stores what they hold.
+    /// Returns how many items were read.
+    @discardableResult
+    public func ingestAvailable(limit: Int, into report: inout Report) async throws -> Int {
+        var read = 0
+        for agency in configuration.agencies {
+            guard let transport = inbound[agency.id] else { continue }
+            for item in try await transport.receive(limit: limit) {
+                read += 1
+                let outcome = try await ingest(item, from: agency, into: &report)
+                try await transport.acknowledge(item, outcome: outcome)
+            }
+        }
+        report.itemsRead += read
+        return read
+    }
+
+    /// Decodes one item and stores each referral in it; the item's outcome for the channel.
+    func ingest(_ item: InboundItem, from agency: GatewayConfiguration.Agency, into report: inout Report) async throws -> InboundOutcome {
+        guard let adapter = adapters[agency.adapter] else {
+            report.rejections += 1
+            return .rejected([Rejection(reason: "no adapter '\(agency.adapter)' in this build")])
+        }
+        var rejections: [Rejection] = []
+        var stored = 0
+        for part in adapter.decode(item, from: agency.id) {
+            switch part {
+            case .rejected(let rejection):
+                rejections.append(rejection)
+            case .receipt:
+                rejections.append(Rejection(reason: "receipts are not processed yet"))
+            case .referral(let referral):
+                let position = "message \(referral.senderMessageID)"
+                guard referral.sender == agency.id else {
+                    rejections.append(Rejection(
+                        position: position,
+                        reason: "the referral names \(referral.sender) as its sender but arrived on \(agency.id)'s channel"))
+                    continue
+                }
+                let decisions = policy.evaluate(referral)
+                switch try await store.ingest(referral, decisions: decisions, actor: "ingest/\(worker)") {
+                case .stored:
+                    stored += 1
+                    report.referralsStored += 1
+                case .duplicate:
+                    stored += 1
+                    report.duplicates += 1
+                case .conflict:
+                    rejections.append(Rejection(position: position, reason: "this message id was used before for different content"))
+                    continue
+                }
+                for case .refused(let refusal) in decisions {
+                    rejections.append(Rejection(position: position, reason: "refused: \(refusal.reason)"))
+                }
+            }
+        }
+        report.rejections += rejections.count
+        return stored == 0 ? .rejected(rejections) : .processed(rejections: rejections)
+    }
+
+    // MARK: - Delivery
+
+    /// Claims up to `limit` due deliveries and makes one attempt at each. Returns how many
+    /// were claimed.
+    @discardableResult
+    public func deliverDue(limit: Int, into report: inout Report) async throws -> Int {
+        let claims = try await store.claimDue(limit: limit, worker: worker, lease: lease)
+        for claim in claims {
+            let outcome = await attempt(claim)
+            let completion = try await store.complete(claim, outcome: outcome, retry: configuration.retryPolicy(for: claim.recipient))
+            switch completion {
+            case .delivered: report.delivered += 1
+            case .retryAt: report.retriesScheduled += 1
+            case .failed: report.failed += 1
+            case .leaseLost: break
+            }
+        }
+        return claims.count
+    }
+
+    /// One delivery attempt: encode for the recipient, hand to its channel.
+    func attempt(_ claim: PipelineStore.Claim) async -> DeliveryOutcome {
+        guard let content = claim.content else { return .permanentFailure("the payload was erased") }
+        guard let agency = configuration.agency(claim.recipient) else {
+            return .permanentFailure("agency \(claim.recipient) is no longer configured")
+        }
+        guard let adapter = adapters[agency.adapter] else {
+            return .permanentFailure("no adapter '\(agency.adapter)' in this build")
+        }
+        guard let transport = outbound[claim.recipient] else {
+            return .permanentFailure("agency \(claim.recipient) has no outbound channel")
+        }
+        let document: OutboundDocument
+        do {
+            document = try adapter.encode(content)
+        } catch {
+            return .permanentFailure("the \(agency.adapter) adapter could not encode it: \(error.reason)")
+        }
+        return await transport.deliver(document, messageID: claim.messageID)
+    }
+}

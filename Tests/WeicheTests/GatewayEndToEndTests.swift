@@ -1,0 +1,168 @@
+import Foundation
+import Testing
+import Weiche
+import WeicheCore
+import WeichePostgres
+import WeicheTesting
+
+@Suite("The gateway end to end over directory channels")
+struct GatewayEndToEndTests {
+    /// Two agencies speaking the test adapter, each with an outbox (to Weiche) and an inbox.
+    struct Setup {
+        let root: URL
+        let configuration: GatewayConfiguration
+
+        init() throws {
+            root = FileManager.default.temporaryDirectory.appendingPathComponent("weiche-e2e-\(UUID().uuidString)")
+            for agency in ["massarbeit", "jugendamt"] {
+                for box in ["out", "in"] {
+                    try FileManager.default.createDirectory(at: root.appendingPathComponent("\(agency)/\(box)"), withIntermediateDirectories: true)
+                }
+            }
+            let json = """
+                {
+                  "agencies": [
+                    { "id": "massarbeit", "name": "MaßArbeit", "adapter": "test-json",
+                      "inbound": { "kind": "directory", "path": "\(root.path)/massarbeit/out" },
+                      "outbound": { "kind": "directory", "path": "\(root.path)/massarbeit/in" } },
+                    { "id": "jugendamt", "name": "Jugendamt", "adapter": "test-json",
+                      "inbound": { "kind": "directory", "path": "\(root.path)/jugendamt/out" },
+                      "outbound": { "kind": "directory", "path": "\(root.path)/jugendamt/in" } }
+                  ],
+                  "routes": [
+                    { "from": "massarbeit", "type": "kinderbetreuung.anfrage", "to": "jugendamt",
+                      "legalBasis": "§ 69 Abs. 1 Nr. 1 SGB X i.V.m. § 16a Nr. 1 SGB II", "purpose": "Kinderbetreuung",
+                      "categories": ["identity", "contact", "case", "family"] }
+                  ]
+                }
+                """
+            configuration = try GatewayConfiguration.load(Array(json.utf8), knownAdapters: [TestJSONAdapter.name])
+        }
+
+        func gateway(store: PipelineStore) -> Gateway {
+            var inbound: [AgencyID: any InboundTransport] = [:]
+            var outbound: [AgencyID: any OutboundTransport] = [:]
+            for agency in configuration.agencies {
+                if case .directory(let path) = agency.inbound { inbound[agency.id] = DirectoryInboundTransport(directory: URL(fileURLWithPath: path)) }
+                if case .directory(let path) = agency.outbound { outbound[agency.id] = DirectoryOutboundTransport(directory: URL(fileURLWithPath: path)) }
+            }
+            return Gateway(configuration: configuration, store: store, adapters: [TestJSONAdapter()], inbound: inbound, outbound: outbound, worker: "test")
+        }
+
+        /// Writes a file as agencies do: under a temporary name, then renamed into place.
+        func drop(_ referrals: [Referral], named name: String, from agency: String) throws {
+            let encoder = JSONEncoder()
+            encoder.dateEncodingStrategy = .iso8601
+            let directory = root.appendingPathComponent("\(agency)/out")
+            let temporary = directory.appendingPathComponent(name + ".part")
+            try encoder.encode(referrals).write(to: temporary)
+            try FileManager.default.moveItem(at: temporary, to: directory.appendingPathComponent(name))
+        }
+
+        func files(_ relative: String) throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(relative).path).sorted()
+        }
+    }
+
+    func referral(to recipients: [String], type: String = "kinderbetreuung.anfrage", consent: String? = nil) -> Referral {
+        Referral(
+            senderMessageID: UUID().uuidString, type: ReferralType(type)!, sender: AgencyID("massarbeit")!,
+            recipients: recipients.map { AgencyID($0)! }, createdAt: Date(timeIntervalSince1970: 1_767_600_000),
+            legalBasis: "§ 69 SGB X", purpose: "Kinderbetreuung", consentReference: consent,
+            fields: [
+                ReferralField("person.familyName", .identity, .text("Muster")),
+                ReferralField("person.givenName", .identity, .text("Maria")),
+                ReferralField("details.childrenAges", .family, .list([.integer(2), .integer(5)])),
+                ReferralField("details.hoursNeeded", .family, .integer(30)),
+                ReferralField("details.employer", .employment, .text("Bäckerei Korn")),
+            ])
+    }
+
+    @Test func referralIsRoutedMinimisedAndDeliveredAtomically() async throws {
+        let setup = try Setup()
+        defer { try? FileManager.default.removeItem(at: setup.root) }
+        try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            let gateway = setup.gateway(store: PipelineStore(pool: pool, clock: ManualClock()))
+            let sent = referral(to: ["jugendamt"])
+            try setup.drop([sent], named: "anfrage-1.json", from: "massarbeit")
+
+            let report = try await gateway.runOnce()
+            #expect(report.referralsStored == 1)
+            #expect(report.delivered == 1)
+            #expect(report.rejections == 0)
+
+            // The sender's file was moved aside and will not be read again.
+            #expect(try setup.files("massarbeit/out") == ["processed"])
+            #expect(try setup.files("massarbeit/out/processed") == ["anfrage-1.json"])
+            // Exactly one complete file, named by the Weiche message id, and no temporary file.
+            let delivered = try setup.files("jugendamt/in")
+            #expect(delivered.count == 1)
+            let messageID = try await pool.query("SELECT id FROM message").single().decode(UUID.self, at: 0)
+            #expect(delivered == ["\(messageID.uuidString.lowercased()).json"])
+            let bytes = try Data(contentsOf: setup.root.appendingPathComponent("jugendamt/in/\(delivered[0])"))
+            let text = String(decoding: bytes, as: UTF8.self)
+            #expect(text.contains("Muster") && text.contains("details.childrenAges"))
+            #expect(!text.contains("Bäckerei Korn"), "the employment field is outside the route's categories")
+            #expect(!text.contains("details.employer"))
+            #expect(text.contains("§ 69 Abs. 1 Nr. 1 SGB X i.V.m. § 16a Nr. 1 SGB II"), "the route's legal basis travels")
+
+            let kinds = try await pool.query("SELECT kind FROM pipeline_event WHERE message_id = \(messageID) ORDER BY id").map { try $0.decode(String.self, at: 0) }
+            #expect(kinds == ["received", "routed", "minimised", "attempted", "delivered"])
+            let state = try await pool.query("SELECT state, attempts FROM delivery").single().decode((String, Int).self)
+            #expect(state == ("delivered", 1))
+
+            // Running again finds nothing new: no second delivery.
+            let again = try await gateway.runOnce()
+            #expect(again == Gateway.Report())
+        }
+    }
+
+    @Test func refusedAndBrokenPartsAreReportedBesideTheSendersFile() async throws {
+        let setup = try Setup()
+        defer { try? FileManager.default.removeItem(at: setup.root) }
+        try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            let gateway = setup.gateway(store: PipelineStore(pool: pool, clock: ManualClock()))
+            let good = referral(to: ["jugendamt"])
+            let unroutable = referral(to: ["jugendamt"], type: "gesundheit.begutachtung-auftrag", consent: "EW-1")
+            try setup.drop([good, unroutable], named: "batch.json", from: "massarbeit")
+            let directory = setup.root.appendingPathComponent("massarbeit/out")
+            try Data("this is not JSON".utf8).write(to: directory.appendingPathComponent("garbage.json"))
+
+            let report = try await gateway.runOnce()
+            #expect(report.delivered == 1)
+            #expect(report.rejections == 2)
+            #expect(try setup.files("massarbeit/out/processed") == ["batch.json", "batch.json.error.txt"])
+            #expect(try setup.files("massarbeit/out/rejected") == ["garbage.json", "garbage.json.error.txt"])
+            let refusal = try String(contentsOf: directory.appendingPathComponent("processed/batch.json.error.txt"), encoding: .utf8)
+            #expect(refusal.contains("message \(unroutable.senderMessageID)"))
+            #expect(refusal.contains("no route allows gesundheit.begutachtung-auftrag from massarbeit to jugendamt"))
+            #expect(!refusal.contains("Muster"))
+            let refusedEvents = try await pool.query("SELECT count(*) FROM pipeline_event WHERE kind = 'refused'").single().decode(Int.self, at: 0)
+            #expect(refusedEvents == 1)
+        }
+    }
+
+    @Test func aRecipientThatIsDownIsRetriedThenDelivered() async throws {
+        let setup = try Setup()
+        defer { try? FileManager.default.removeItem(at: setup.root) }
+        try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            let clock = ManualClock()
+            let store = PipelineStore(pool: pool, clock: clock)
+            let inbox = setup.root.appendingPathComponent("jugendamt/in")
+            try FileManager.default.removeItem(at: inbox)  // the recipient's share is not mounted
+            let gateway = setup.gateway(store: store)
+            try setup.drop([referral(to: ["jugendamt"])], named: "a.json", from: "massarbeit")
+
+            let first = try await gateway.runOnce()
+            #expect(first.retriesScheduled == 1)
+            #expect(first.delivered == 0)
+            try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
+            clock.advance(by: 3600)
+            let second = try await gateway.runOnce()
+            #expect(second.delivered == 1)
+            #expect(try setup.files("jugendamt/in").count == 1)
+            let outcomes = try await pool.query("SELECT outcome FROM delivery_attempt ORDER BY attempt").map { try $0.decode(String.self, at: 0) }
+            #expect(outcomes == ["retryable", "delivered"])
+        }
+    }
+}
