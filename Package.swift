@@ -44,9 +44,11 @@ let package = Package(
             dependencies: ["WeicheCore", "WeichePostgres", "Weiche"],
             swiftSettings: swiftSettings
         ),
+        // Agency adapters: one module each under Plugins/, importing only WeicheCore.
+        .target(name: "AdapterWeicheJSON", dependencies: ["WeicheCore"], path: "Plugins/AdapterWeicheJSON", swiftSettings: swiftSettings),
         .executableTarget(
             name: "WeicheCLI",
-            dependencies: ["Weiche", "WeichePostgres", "WeicheCore"],
+            dependencies: ["Weiche", "WeichePostgres", "WeicheCore", "AdapterWeicheJSON"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -61,7 +63,13 @@ let package = Package(
         ),
         .testTarget(
             name: "WeicheTests",
-            dependencies: ["Weiche", "WeichePostgres", "WeicheTesting"],
+            dependencies: ["Weiche", "WeichePostgres", "WeicheTesting", "AdapterWeicheJSON"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AdapterWeicheJSONTests",
+            dependencies: ["AdapterWeicheJSON", "WeicheTesting"],
+            path: "Tests/AdapterWeicheJSONTests",
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -4,6 +4,7 @@ import Weiche
 import WeicheCore
 import WeichePostgres
 import WeicheTesting
+import AdapterWeicheJSON
 
 @Suite("The gateway end to end over directory channels")
 struct GatewayEndToEndTests {
@@ -22,10 +23,10 @@ struct GatewayEndToEndTests {
             let json = """
                 {
                   "agencies": [
-                    { "id": "massarbeit", "name": "MaßArbeit", "adapter": "test-json",
+                    { "id": "massarbeit", "name": "MaßArbeit", "adapter": "weiche-json",
                       "inbound": { "kind": "directory", "path": "\(root.path)/massarbeit/out" },
                       "outbound": { "kind": "directory", "path": "\(root.path)/massarbeit/in" } },
-                    { "id": "jugendamt", "name": "Jugendamt", "adapter": "test-json",
+                    { "id": "jugendamt", "name": "Jugendamt", "adapter": "weiche-json",
                       "inbound": { "kind": "directory", "path": "\(root.path)/jugendamt/out" },
                       "outbound": { "kind": "directory", "path": "\(root.path)/jugendamt/in" } }
                   ],
@@ -36,7 +37,7 @@ struct GatewayEndToEndTests {
                   ]
                 }
                 """
-            configuration = try GatewayConfiguration.load(Array(json.utf8), knownAdapters: [TestJSONAdapter.name])
+            configuration = try GatewayConfiguration.load(Array(json.utf8), knownAdapters: [WeicheJSONAdapter.name])
         }
 
         func gateway(store: PipelineStore) -> Gateway {
@@ -46,7 +47,7 @@ struct GatewayEndToEndTests {
                 if case .directory(let path) = agency.inbound { inbound[agency.id] = DirectoryInboundTransport(directory: URL(fileURLWithPath: path)) }
                 if case .directory(let path) = agency.outbound { outbound[agency.id] = DirectoryOutboundTransport(directory: URL(fileURLWithPath: path)) }
             }
-            return Gateway(configuration: configuration, store: store, adapters: [TestJSONAdapter()], inbound: inbound, outbound: outbound, worker: "test")
+            return Gateway(configuration: configuration, store: store, adapters: [WeicheJSONAdapter()], inbound: inbound, outbound: outbound, worker: "test")
         }
 
         /// Writes a file as agencies do: under a temporary name, then renamed into place.

@@ -1,11 +1,11 @@
 import Foundation
 import WeicheCore
 
-/// An adapter for tests: an agency that speaks Weiche's canonical referral as JSON, one
-/// referral or an array of them per item. It follows every implementation requirement of
-/// ``AgencyAdapter``, so the engine can be tested without any real agency's format.
-public struct TestJSONAdapter: AgencyAdapter {
-    public static let name = "test-json"
+/// Weiche's own format: the canonical ``Referral`` as JSON, one referral or an array of them
+/// per item (see `Docs/formats/weiche-json.md`). For partners that integrate with Weiche
+/// directly, for operators' smoke tests, and as the smallest example of an adapter.
+public struct WeicheJSONAdapter: AgencyAdapter {
+    public static let name = "weiche-json"
     public let supportedTypes: Set<ReferralType>
 
     public init(supportedTypes: Set<ReferralType> = []) {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WeicheCore
 import WeicheTesting
+import AdapterWeicheJSON
 
 @Suite("The adapter conformance suite")
 struct AdapterConformanceTests {
@@ -18,8 +19,8 @@ struct AdapterConformanceTests {
             ])
     }
 
-    @Test func theTestAdapterConforms() {
-        let findings = AdapterConformance(adapter: TestJSONAdapter(supportedTypes: [Self.type]), agency: Self.agency, samples: [Self.sample()]).run()
+    @Test func theWeicheJSONAdapterConforms() {
+        let findings = AdapterConformance(adapter: WeicheJSONAdapter(supportedTypes: [Self.type]), agency: Self.agency, samples: [Self.sample()]).run()
         #expect(findings.isEmpty, "\(findings)")
     }
 
