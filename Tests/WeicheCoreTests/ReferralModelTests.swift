@@ -80,6 +80,17 @@ struct ReferralModelTests {
         #expect(try JSONDecoder().decode(Referral.self, from: data) == sample())
     }
 
+    @Test func fieldValuesHaveAPlainJSONForm() throws {
+        let value = FieldValue.list([.text("a"), .integer(2), .boolean(true), .day("1990-04-01")])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let json = String(decoding: try encoder.encode(value), as: UTF8.self)
+        #expect(json == #"{"list":[{"text":"a"},{"integer":2},{"boolean":true},{"day":"1990-04-01"}]}"#)
+        #expect(try JSONDecoder().decode(FieldValue.self, from: Data(json.utf8)) == value)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(FieldValue.self, from: Data(#"{"text":"a","integer":1}"#.utf8)) }
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(FieldValue.self, from: Data(#"{}"#.utf8)) }
+    }
+
     @Test func invalidAgencyIDInJSONIsADecodingError() {
         #expect(throws: DecodingError.self) { try JSONDecoder().decode([AgencyID].self, from: Data(#"["Not Valid"]"#.utf8)) }
     }
