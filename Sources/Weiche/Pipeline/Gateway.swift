@@ -69,55 +69,85 @@ public struct Gateway: Sendable {
             guard let transport = inbound[agency.id] else { continue }
             for item in try await transport.receive(limit: limit) {
                 read += 1
-                let outcome = try await ingest(item, from: agency, into: &report)
-                try await transport.acknowledge(item, outcome: outcome)
+                let ingested = try await ingest(item, from: agency, into: &report)
+                try await transport.acknowledge(item, outcome: ingested.outcome)
             }
         }
         report.itemsRead += read
         return read
     }
 
-    /// Decodes one item and stores each referral in it; the item's outcome for the channel.
-    func ingest(_ item: InboundItem, from agency: GatewayConfiguration.Agency, into report: inout Report) async throws -> InboundOutcome {
-        guard let adapter = adapters[agency.adapter] else {
-            report.rejections += 1
-            return .rejected([Rejection(reason: "no adapter '\(agency.adapter)' in this build")])
+    /// What became of one inbound item.
+    public struct Ingested: Sendable, Equatable {
+        /// One stored (or already stored) referral from the item.
+        public struct Message: Sendable, Equatable {
+            public var senderMessageID: String
+            public var messageID: UUID
+            /// True if it had been stored before (a repeat of the same content).
+            public var duplicate: Bool
         }
-        var rejections: [Rejection] = []
-        var stored = 0
+
+        public var messages: [Message] = []
+        /// Parts that were rejected or recipients that were refused, with reasons.
+        public var rejections: [Rejection] = []
+
+        /// What to tell the channel: processed if anything was stored.
+        public var outcome: InboundOutcome {
+            messages.isEmpty ? .rejected(rejections) : .processed(rejections: rejections)
+        }
+    }
+
+    /// Ingests one item as if it had arrived on `agency`'s channel (`weiche submit`); the
+    /// channel is not involved.
+    public func submit(_ item: InboundItem, from agency: AgencyID) async throws -> Ingested {
+        guard let configured = configuration.agency(agency) else {
+            throw WeicheError(.invalidInput, "no agency '\(agency)' is configured")
+        }
+        var report = Report()
+        return try await ingest(item, from: configured, into: &report)
+    }
+
+    /// Decodes one item and stores each referral in it.
+    func ingest(_ item: InboundItem, from agency: GatewayConfiguration.Agency, into report: inout Report) async throws -> Ingested {
+        var result = Ingested()
+        guard let adapter = adapters[agency.adapter] else {
+            result.rejections.append(Rejection(reason: "no adapter '\(agency.adapter)' in this build"))
+            report.rejections += 1
+            return result
+        }
         for part in adapter.decode(item, from: agency.id) {
             switch part {
             case .rejected(let rejection):
-                rejections.append(rejection)
+                result.rejections.append(rejection)
             case .receipt:
-                rejections.append(Rejection(reason: "receipts are not processed yet"))
+                result.rejections.append(Rejection(reason: "receipts are not processed yet"))
             case .referral(let referral):
                 let position = "message \(referral.senderMessageID)"
                 guard referral.sender == agency.id else {
-                    rejections.append(Rejection(
+                    result.rejections.append(Rejection(
                         position: position,
                         reason: "the referral names \(referral.sender) as its sender but arrived on \(agency.id)'s channel"))
                     continue
                 }
                 let decisions = policy.evaluate(referral)
                 switch try await store.ingest(referral, decisions: decisions, actor: "ingest/\(worker)") {
-                case .stored:
-                    stored += 1
+                case .stored(let id, _):
+                    result.messages.append(.init(senderMessageID: referral.senderMessageID, messageID: id, duplicate: false))
                     report.referralsStored += 1
-                case .duplicate:
-                    stored += 1
+                case .duplicate(let id):
+                    result.messages.append(.init(senderMessageID: referral.senderMessageID, messageID: id, duplicate: true))
                     report.duplicates += 1
                 case .conflict:
-                    rejections.append(Rejection(position: position, reason: "this message id was used before for different content"))
+                    result.rejections.append(Rejection(position: position, reason: "this message id was used before for different content"))
                     continue
                 }
                 for case .refused(let refusal) in decisions {
-                    rejections.append(Rejection(position: position, reason: "refused: \(refusal.reason)"))
+                    result.rejections.append(Rejection(position: position, reason: "refused: \(refusal.reason)"))
                 }
             }
         }
-        report.rejections += rejections.count
-        return stored == 0 ? .rejected(rejections) : .processed(rejections: rejections)
+        report.rejections += result.rejections.count
+        return result
     }
 
     // MARK: - Delivery

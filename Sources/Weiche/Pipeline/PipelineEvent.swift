@@ -19,4 +19,6 @@ public enum PipelineEventKind: String, Sendable, CaseIterable {
     case failed
     /// A worker's lease expired and the delivery was claimed again.
     case leaseExpired = "lease-expired"
+    /// A gateway started with a configuration (its SHA-256).
+    case configurationApplied = "configuration-applied"
 }

@@ -128,8 +128,10 @@ struct DatabaseStatusCommand: Command {
     }
 }
 
-/// The status was printed in full; only the exit code remains to be set.
-struct StatusReported: Error {}
+/// The outcome was printed in full; only the exit code remains to be set.
+struct StatusReported: Error {
+    var code: ExitCode = .databaseUnavailable
+}
 
 /// `weiche db start`: starts the embedded PostgreSQL.
 struct DatabaseStartCommand: Command {

@@ -1,3 +1,4 @@
+import Weiche
 import WeicheCore
 import WeichePostgres
 
@@ -10,6 +11,10 @@ enum CommandLineTool {
         DatabaseStatusCommand.self,
         DatabaseStartCommand.self,
         DatabaseStopCommand.self,
+        ConfigCheckCommand.self,
+        ServeCommand.self,
+        SubmitCommand.self,
+        StatusCommand.self,
     ]
 
     static func run(_ arguments: [String], context: CommandContext) async -> ExitCode {
@@ -49,8 +54,8 @@ enum CommandLineTool {
         do {
             try await parsed.run(context)
             return .success
-        } catch is StatusReported {
-            return .databaseUnavailable
+        } catch let reported as StatusReported {
+            return reported.code
         } catch {
             let (message, code) = describe(error)
             context.note("weiche: \(message)")
@@ -77,6 +82,10 @@ enum CommandLineTool {
             }
         case let error as UsageError:
             return (error.message, .usage)
+        case let error as ConfigurationError:
+            let first = error.problems.first.map { " The first: \($0)" } ?? ""
+            let count = error.problems.count
+            return ("the configuration has \(count) problem\(count == 1 ? "" : "s"); 'weiche config check FILE' lists them all.\(first)", .usage)
         default:
             return ("\(error)", .failure)
         }
@@ -114,6 +123,7 @@ enum CommandLineTool {
           WEICHE_DATABASE_URL   libpq connection string or URI of the PostgreSQL server to use.
                                 Unset: Weiche starts its own private PostgreSQL (Unix socket only).
           WEICHE_HOME           Where the embedded PostgreSQL keeps its data (default: ./.weiche).
+          WEICHE_CONFIG         The gateway configuration file, if --config is not given.
 
         EXIT CODES: 0 success, 1 failure, 2 usage error, 3 database unavailable.
         """

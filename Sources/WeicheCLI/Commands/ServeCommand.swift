@@ -1,0 +1,125 @@
+import Dispatch
+import Foundation
+import Synchronization
+import Weiche
+
+/// `weiche serve`: runs the gateway until SIGTERM or SIGINT.
+struct ServeCommand: Command {
+    static let path = ["serve"]
+    static let abstract = "Run the gateway: ingest from the agencies' channels and deliver."
+    static let help = """
+        USAGE: weiche serve [--config PATH] [--once] [--worker NAME] [--interval SECONDS]
+
+        Takes referrals from every agency's inbound channel, routes them, and delivers what is
+        due, until SIGTERM or SIGINT (Ctrl-C). On a signal it finishes the batch in hand and
+        stops; a delivery interrupted harder than that is taken over by another gateway after
+        its lease. Several 'weiche serve' processes may share one database.
+
+        OPTIONS:
+          --config PATH        The configuration (default: $WEICHE_CONFIG).
+          --once               Process everything due now, print a summary, and exit.
+          --worker NAME        This process's name in leases and attempts (default: host:pid).
+          --interval SECONDS   How long to wait when there is nothing to do (default 1).
+
+        EXAMPLES:
+          weiche serve --config /etc/weiche/weiche.json
+          weiche serve --config weiche.json --once
+        """
+
+    var configPath: String?
+    var once: Bool
+    var worker: String
+    var interval: Double
+
+    init(arguments: inout Arguments) throws(UsageError) {
+        configPath = try arguments.option("--config")
+        once = arguments.flag("--once")
+        worker = try arguments.option("--worker") ?? "\(ProcessInfo.processInfo.hostName):\(getpid())"
+        let intervalText = try arguments.option("--interval") ?? "1"
+        guard let interval = Double(intervalText), interval > 0, interval <= 3600 else {
+            throw UsageError("--interval takes seconds between 0 and 3600, not '\(intervalText)'")
+        }
+        self.interval = interval
+        try arguments.finish()
+    }
+
+    func run(_ context: CommandContext) async throws {
+        let configuration = try context.configuration(path: configPath)
+        let (gateway, pool) = try await context.gateway(configuration: configuration, worker: worker)
+        do {
+            try await gateway.recordConfigurationApplied()
+            if once {
+                let report = try await gateway.runOnce()
+                context.print(Self.summary(report))
+            } else {
+                try await serve(gateway, context: context)
+            }
+        } catch {
+            await pool.close()
+            throw error
+        }
+        await pool.close()
+    }
+
+    private func serve(_ gateway: Gateway, context: CommandContext) async throws {
+        let stop = StopSignal()
+        context.note("weiche serve: running as \(worker) with configuration \(gateway.configuration.sha256.prefix(12))…; SIGTERM or Ctrl-C stops")
+        var total = Gateway.Report()
+        while !stop.requested {
+            var report = Gateway.Report()
+            let read = try await gateway.ingestAvailable(limit: 100, into: &report)
+            let claimed = try await gateway.deliverDue(limit: 100, into: &report)
+            total.add(report)
+            if read == 0 && claimed == 0 {
+                // Nothing to do: wait, but notice a stop request within a tenth of a second.
+                var waited = 0.0
+                while waited < interval && !stop.requested {
+                    try await Task.sleep(for: .milliseconds(100))
+                    waited += 0.1
+                }
+            }
+        }
+        context.note("weiche serve: stopped. \(Self.summary(total))")
+    }
+
+    static func summary(_ report: Gateway.Report) -> String {
+        "\(report.itemsRead) items read, \(report.referralsStored) referrals stored, \(report.duplicates) repeats, "
+            + "\(report.rejections) rejected or refused; \(report.delivered) delivered, "
+            + "\(report.retriesScheduled) to retry, \(report.failed) failed"
+    }
+}
+
+extension Gateway.Report {
+    mutating func add(_ other: Gateway.Report) {
+        itemsRead += other.itemsRead
+        referralsStored += other.referralsStored
+        duplicates += other.duplicates
+        rejections += other.rejections
+        delivered += other.delivered
+        retriesScheduled += other.retriesScheduled
+        failed += other.failed
+    }
+}
+
+/// Turns SIGTERM and SIGINT into a flag the serve loop checks between batches.
+private final class StopSignal {
+    private final class Flag: Sendable {
+        let raised = Atomic<Bool>(false)
+    }
+
+    private let flag = Flag()
+    private let sources: [any DispatchSourceSignal]
+
+    init() {
+        let flag = self.flag
+        sources = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { flag.raised.store(true, ordering: .releasing) }
+            source.resume()
+            return source
+        }
+    }
+
+    var requested: Bool { flag.raised.load(ordering: .acquiring) }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import Weiche
+import WeichePostgres
+
+/// `weiche status`: the delivery queue at a glance.
+struct StatusCommand: Command {
+    static let path = ["status"]
+    static let abstract = "Show deliveries per recipient and state, the oldest waiting, and failures."
+    static let help = """
+        USAGE: weiche status [--json]
+
+        Shows, per recipient, how many deliveries are pending (waiting for their first attempt
+        or a retry), being delivered, delivered, and failed (dead letters); when the oldest
+        pending one has been due since; and the failures grouped by their last error.
+
+        OPTIONS:
+          --json    One JSON object instead of tables.
+
+        EXAMPLES:
+          weiche status
+          weiche status --json | jq '.recipients[] | select(.failed > 0)'
+        """
+
+    var json: Bool
+
+    init(arguments: inout Arguments) throws(UsageError) {
+        json = arguments.flag("--json")
+        try arguments.finish()
+    }
+
+    struct Report: Encodable {
+        struct Recipient: Encodable {
+            var recipient: String
+            var pending = 0
+            var delivering = 0
+            var delivered = 0
+            var failed = 0
+            var oldestDueAt: Date?
+        }
+        struct Failure: Encodable {
+            var recipient: String
+            var error: String
+            var count: Int
+        }
+        var recipients: [Recipient]
+        var failures: [Failure]
+    }
+
+    func run(_ context: CommandContext) async throws {
+        let pool = try await context.openPool(maxConnections: 1)
+        let report: Report
+        do {
+            try await Migrator().verifyCurrent(on: pool)
+            report = try await read(pool)
+        } catch {
+            await pool.close()
+            throw error
+        }
+        await pool.close()
+        if json {
+            try context.printJSON(report)
+            return
+        }
+        if report.recipients.isEmpty {
+            context.print("No deliveries yet.")
+            return
+        }
+        context.print("RECIPIENT".padded(to: 26) + "PENDING".padded(to: 9) + "ACTIVE".padded(to: 8) + "DELIVERED".padded(to: 11) + "FAILED".padded(to: 8) + "OLDEST DUE")
+        let now = Date()
+        for row in report.recipients {
+            let oldest = row.oldestDueAt.map { Self.age(now.timeIntervalSince($0)) } ?? "-"
+            context.print(row.recipient.padded(to: 26) + String(row.pending).padded(to: 9) + String(row.delivering).padded(to: 8)
+                + String(row.delivered).padded(to: 11) + String(row.failed).padded(to: 8) + oldest)
+        }
+        if !report.failures.isEmpty {
+            context.print("\nFAILED (dead letters), by last error:")
+            for failure in report.failures {
+                context.print("  \(failure.recipient): \(failure.count) × \(failure.error)")
+            }
+        }
+    }
+
+    private func read(_ pool: PostgresConnectionPool) async throws -> Report {
+        var recipients: [String: Report.Recipient] = [:]
+        let counts = try await pool.query("""
+            SELECT recipient, state, count(*)::bigint, min(due_at) FILTER (WHERE state = 'pending')
+            FROM delivery GROUP BY recipient, state
+            """)
+        for row in counts {
+            let (recipient, state, count, oldest) = try row.decode((String, String, Int, Date?).self)
+            var entry = recipients[recipient] ?? Report.Recipient(recipient: recipient)
+            switch state {
+            case "pending":
+                entry.pending = count
+                entry.oldestDueAt = oldest
+            case "delivering": entry.delivering = count
+            case "delivered": entry.delivered = count
+            default: entry.failed = count
+            }
+            recipients[recipient] = entry
+        }
+        let failures = try await pool.query("""
+            SELECT recipient, coalesce(last_error, '(none)'), count(*)::bigint FROM delivery
+            WHERE state = 'failed' GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT 50
+            """).map { row in
+            let (recipient, error, count) = try row.decode((String, String, Int).self)
+            return Report.Failure(recipient: recipient, error: error, count: count)
+        }
+        return Report(recipients: recipients.values.sorted { $0.recipient < $1.recipient }, failures: failures)
+    }
+
+    /// "due now", "3 min", "2 h", "4 d".
+    static func age(_ seconds: TimeInterval) -> String {
+        switch seconds {
+        case ..<60: "due now"
+        case ..<3600: "\(Int(seconds / 60)) min overdue"
+        case ..<86_400: "\(Int(seconds / 3600)) h overdue"
+        default: "\(Int(seconds / 86_400)) d overdue"
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import Testing
+import WeichePostgres
+import Weiche
+import WeicheTesting
+
+@Suite("config check, submit, serve and status, run as a user runs them")
+struct GatewayCommandTests {
+    /// Two agencies on directory channels under a new directory, and a configuration file.
+    struct Site {
+        let root: URL
+        var config: String { root.appendingPathComponent("weiche.json").path }
+
+        init() throws {
+            root = FileManager.default.temporaryDirectory.appendingPathComponent("weiche-site-\(UUID().uuidString.prefix(8))")
+            for box in ["ma/out", "ma/in", "ja/out", "ja/in"] {
+                try FileManager.default.createDirectory(at: root.appendingPathComponent(box), withIntermediateDirectories: true)
+            }
+            let json = """
+                { "agencies": [
+                    { "id": "massarbeit", "name": "MaßArbeit", "adapter": "weiche-json",
+                      "inbound": { "kind": "directory", "path": "\(root.path)/ma/out" },
+                      "outbound": { "kind": "directory", "path": "\(root.path)/ma/in" } },
+                    { "id": "jugendamt", "name": "Jugendamt", "adapter": "weiche-json",
+                      "inbound": { "kind": "directory", "path": "\(root.path)/ja/out" },
+                      "outbound": { "kind": "directory", "path": "\(root.path)/ja/in" } } ],
+                  "routes": [
+                    { "from": "massarbeit", "type": "kinderbetreuung.anfrage", "to": "jugendamt",
+                      "legalBasis": "§ 69 Abs. 1 Nr. 1 SGB X", "purpose": "Kinderbetreuung", "categories": ["identity", "family"] } ] }
+                """
+            try Data(json.utf8).write(to: URL(fileURLWithPath: config))
+        }
+
+        func referral(_ id: String) -> String {
+            """
+            {"senderMessageID":"\(id)","type":"kinderbetreuung.anfrage","sender":"massarbeit","recipients":["jugendamt"],
+             "createdAt":"2026-01-05T08:00:00Z","legalBasis":"§ 69 SGB X","purpose":"Kita",
+             "fields":[{"name":"person.familyName","category":"identity","value":{"text":"Muster"}},
+                       {"name":"person.phone","category":"contact","value":{"text":"0151 1234"}}]}
+            """
+        }
+
+        func files(_ relative: String) throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(relative).path).sorted()
+        }
+    }
+
+    /// A database URL whose search_path is a fresh, migrated schema.
+    func withDatabase(_ body: (String) async throws -> Void) async throws {
+        let base = try await TestPostgres.configuration()
+        try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            let schema = try await pool.query("SELECT current_schema()::text").single().decode(String.self, at: 0)
+            try await body(base.connectionString + " options='-c search_path=\(schema)'")
+        }
+    }
+
+    @Test func configCheckPassesAndFails() async throws {
+        let site = try Site()
+        defer { try? FileManager.default.removeItem(at: site.root) }
+        let valid = try await WeicheBinary.run(["config", "check", site.config])
+        #expect(valid.status == 0)
+        #expect(valid.output.contains("valid — 2 agencies, 1 routes"))
+
+        let broken = site.root.appendingPathComponent("broken.json").path
+        try Data(#"{"agencies": [{"id": "X", "name": "x", "adapter": "nope"}], "routes": [{"from": "x"}]}"#.utf8)
+            .write(to: URL(fileURLWithPath: broken))
+        let result = try await WeicheBinary.run(["config", "check", broken])
+        #expect(result.status == 1)
+        #expect(result.output.contains("$.agencies[0].id"))
+        #expect(result.output.contains("$.agencies[0].adapter: unknown adapter 'nope' (known: weiche-json)"))
+        #expect(result.output.contains("$.routes[0].type: is missing"))
+
+        let missing = try await WeicheBinary.run(["config", "check", "/nonexistent.json"])
+        #expect(missing.status == 2)
+        #expect(missing.lines.count == 1)
+    }
+
+    @Test func submitServeOnceAndStatus() async throws {
+        let site = try Site()
+        defer { try? FileManager.default.removeItem(at: site.root) }
+        try await withDatabase { url in
+            let env = ["WEICHE_DATABASE_URL": url, "WEICHE_CONFIG": site.config]
+            let file = site.root.appendingPathComponent("r.json")
+            try Data(site.referral("ma-1").utf8).write(to: file)
+
+            let submitted = try await WeicheBinary.run(["submit", "--from", "massarbeit", "--json", file.path], environment: env)
+            #expect(submitted.status == 0, "\(submitted.output)")
+            let results = try JSONSerialization.jsonObject(with: Data(submitted.output.utf8)) as? [[String: Any]]
+            let messages = results?.first?["messages"] as? [[String: Any]]
+            let messageID = try #require(messages?.first?["messageId"] as? String)
+            #expect(messages?.first?["duplicate"] as? Bool == false)
+
+            let pending = try await WeicheBinary.run(["status"], environment: env)
+            #expect(pending.output.contains("jugendamt"))
+            #expect(pending.output.contains("due now"))
+
+            let served = try await WeicheBinary.run(["serve", "--once"], environment: env)
+            #expect(served.status == 0, "\(served.output)")
+            #expect(served.output.contains("1 delivered"))
+            #expect(try site.files("ja/in") == ["\(messageID).json"])
+            let delivered = try String(contentsOf: site.root.appendingPathComponent("ja/in/\(messageID).json"), encoding: .utf8)
+            #expect(!delivered.contains("0151 1234"), "contact data is not on the route")
+
+            let status = try await WeicheBinary.run(["status", "--json"], environment: env)
+            let report = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any]
+            let recipients = report?["recipients"] as? [[String: Any]]
+            #expect(recipients?.first?["delivered"] as? Int == 1)
+            #expect(recipients?.first?["pending"] as? Int == 0)
+
+            let again = try await WeicheBinary.run(["submit", "--from", "massarbeit", file.path], environment: env)
+            #expect(again.output.contains("repeat, stored before"))
+            let unknown = try await WeicheBinary.run(["submit", "--from", "nobody", file.path], environment: env)
+            #expect(unknown.status == 2)
+            #expect(unknown.lines.count == 1)
+        }
+    }
+
+    @Test func serveRunsUntilSIGTERMAndPicksUpDroppedFiles() async throws {
+        let site = try Site()
+        defer { try? FileManager.default.removeItem(at: site.root) }
+        try await withDatabase { url in
+            let env = ["WEICHE_DATABASE_URL": url, "WEICHE_CONFIG": site.config]
+            let server = Task { try await WeicheBinary.run(["serve", "--interval", "0.1", "--worker", "test-serve"], environment: env) }
+            try await Task.sleep(for: .milliseconds(800))
+            // An agency drops a file: written under a temporary name, then renamed.
+            let outbox = site.root.appendingPathComponent("ma/out")
+            try Data(site.referral("ma-live").utf8).write(to: outbox.appendingPathComponent(".incoming"))
+            try FileManager.default.moveItem(at: outbox.appendingPathComponent(".incoming"), to: outbox.appendingPathComponent("live.json"))
+            var delivered: [String] = []
+            for _ in 0..<100 where delivered.isEmpty {
+                try await Task.sleep(for: .milliseconds(100))
+                delivered = try site.files("ja/in")
+            }
+            #expect(delivered.count == 1, "the running gateway delivered the dropped file")
+            _ = try await WeicheBinary.run(["status"], environment: env)
+            // Stop it as systemd would.
+            let pids = try await Subprocess.run("/usr/bin/pgrep", ["-f", "serve --interval 0.1 --worker test-serve"])
+            for pid in pids.output.split(separator: "\n") { kill(pid_t(pid)!, SIGTERM) }
+            let result = try await server.value
+            #expect(result.status == 0, "\(result.output)")
+            #expect(result.output.contains("stopped"))
+        }
+    }
+}
