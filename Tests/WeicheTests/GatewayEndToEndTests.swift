@@ -41,13 +41,7 @@ struct GatewayEndToEndTests {
         }
 
         func gateway(store: PipelineStore) -> Gateway {
-            var inbound: [AgencyID: any InboundTransport] = [:]
-            var outbound: [AgencyID: any OutboundTransport] = [:]
-            for agency in configuration.agencies {
-                if case .directory(let path) = agency.inbound { inbound[agency.id] = DirectoryInboundTransport(directory: URL(fileURLWithPath: path)) }
-                if case .directory(let path) = agency.outbound { outbound[agency.id] = DirectoryOutboundTransport(directory: URL(fileURLWithPath: path)) }
-            }
-            return Gateway(configuration: configuration, store: store, adapters: [WeicheJSONAdapter()], inbound: inbound, outbound: outbound, worker: "test")
+            Gateway(configuration: configuration, store: store, adapters: [WeicheJSONAdapter()], worker: "test")
         }
 
         /// Writes a file as agencies do: under a temporary name, then renamed into place.
