@@ -24,6 +24,11 @@ struct AdapterConformanceTests {
         #expect(findings.isEmpty, "\(findings)")
     }
 
+    @Test func theTestLinesAdapterConforms() {
+        let findings = AdapterConformance(adapter: TestLinesAdapter(supportedTypes: [Self.type]), agency: Self.agency, samples: [Self.sample()]).run()
+        #expect(findings.isEmpty, "\(findings)")
+    }
+
     /// An adapter that breaks the rules, to show the suite notices.
     struct CarelessAdapter: AgencyAdapter {
         static let name = "careless"

@@ -26,7 +26,7 @@ struct GatewayEndToEndTests {
                     { "id": "massarbeit", "name": "MaßArbeit", "adapter": "weiche-json",
                       "inbound": { "kind": "directory", "path": "\(root.path)/massarbeit/out" },
                       "outbound": { "kind": "directory", "path": "\(root.path)/massarbeit/in" } },
-                    { "id": "jugendamt", "name": "Jugendamt", "adapter": "weiche-json",
+                    { "id": "jugendamt", "name": "Jugendamt", "adapter": "test-lines",
                       "inbound": { "kind": "directory", "path": "\(root.path)/jugendamt/out" },
                       "outbound": { "kind": "directory", "path": "\(root.path)/jugendamt/in" } }
                   ],
@@ -37,11 +37,11 @@ struct GatewayEndToEndTests {
                   ]
                 }
                 """
-            configuration = try GatewayConfiguration.load(Array(json.utf8), knownAdapters: [WeicheJSONAdapter.name])
+            configuration = try GatewayConfiguration.load(Array(json.utf8), knownAdapters: [WeicheJSONAdapter.name, TestLinesAdapter.name])
         }
 
         func gateway(store: PipelineStore) -> Gateway {
-            Gateway(configuration: configuration, store: store, adapters: [WeicheJSONAdapter()], worker: "test")
+            Gateway(configuration: configuration, store: store, adapters: [WeicheJSONAdapter(), TestLinesAdapter()], worker: "test")
         }
 
         /// Writes a file as agencies do: under a temporary name, then renamed into place.
@@ -93,9 +93,10 @@ struct GatewayEndToEndTests {
             let delivered = try setup.files("jugendamt/in")
             #expect(delivered.count == 1)
             let messageID = try await pool.query("SELECT id FROM message").single().decode(UUID.self, at: 0)
-            #expect(delivered == ["\(messageID.uuidString.lowercased()).json"])
+            #expect(delivered == ["\(messageID.uuidString.lowercased()).txt"], "in the recipient's own format")
             let bytes = try Data(contentsOf: setup.root.appendingPathComponent("jugendamt/in/\(delivered[0])"))
             let text = String(decoding: bytes, as: UTF8.self)
+            #expect(text.hasPrefix("weiche-lines/1\n"), "translated from JSON into the recipient's line format")
             #expect(text.contains("Muster") && text.contains("details.childrenAges"))
             #expect(!text.contains("Bäckerei Korn"), "the employment field is outside the route's categories")
             #expect(!text.contains("details.employer"))
