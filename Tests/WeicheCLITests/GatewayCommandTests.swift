@@ -54,6 +54,14 @@ struct GatewayCommandTests {
         }
     }
 
+    /// Sends SIGTERM to the `weiche serve` whose command line contains `pattern`, as systemd would.
+    func stopServe(matching pattern: String) async throws {
+        let found = try await Subprocess.run("/usr/bin/pgrep", ["-f", "--", pattern])
+        let pids = found.output.split(separator: "\n").compactMap { pid_t($0) }
+        #expect(!pids.isEmpty, "the gateway process was found")
+        for pid in pids { kill(pid, SIGTERM) }
+    }
+
     @Test func configCheckPassesAndFails() async throws {
         let site = try Site()
         defer { try? FileManager.default.removeItem(at: site.root) }
@@ -134,11 +142,42 @@ struct GatewayCommandTests {
             #expect(delivered.count == 1, "the running gateway delivered the dropped file")
             _ = try await WeicheBinary.run(["status"], environment: env)
             // Stop it as systemd would.
-            let pids = try await Subprocess.run("/usr/bin/pgrep", ["-f", "serve --interval 0.1 --worker test-serve"])
-            for pid in pids.output.split(separator: "\n") { kill(pid_t(pid)!, SIGTERM) }
+            try await stopServe(matching: "serve --interval 0.1 --worker test-serve")
             let result = try await server.value
             #expect(result.status == 0, "\(result.output)")
             #expect(result.output.contains("stopped"))
+        }
+    }
+
+    @Test func serveSurvivesLosingItsDatabaseConnections() async throws {
+        let site = try Site()
+        defer { try? FileManager.default.removeItem(at: site.root) }
+        try await withDatabase { url in
+            let name = "weiche-serve-\(UUID().uuidString.prefix(8))"
+            let env = ["WEICHE_DATABASE_URL": url + " application_name=\(name)", "WEICHE_CONFIG": site.config]
+            let server = Task { try await WeicheBinary.run(["serve", "--interval", "0.1", "--worker", name], environment: env) }
+            try await Task.sleep(for: .milliseconds(800))
+            // Cut the gateway's connections, as a database restart would.
+            var admin = try await TestPostgres.configuration()
+            admin.applicationName = "weiche-test-admin"
+            let connection = try await PostgresConnection.connect(admin)
+            let cut = try await connection.query("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = \(name)")
+            #expect(try cut.single().decode(Int.self, at: 0) >= 1)
+            await connection.close()
+
+            let outbox = site.root.appendingPathComponent("ma/out")
+            try Data(site.referral("ma-after-outage").utf8).write(to: outbox.appendingPathComponent(".incoming"))
+            try FileManager.default.moveItem(at: outbox.appendingPathComponent(".incoming"), to: outbox.appendingPathComponent("after.json"))
+            var delivered: [String] = []
+            for _ in 0..<100 where delivered.isEmpty {
+                try await Task.sleep(for: .milliseconds(100))
+                delivered = try site.files("ja/in")
+            }
+            #expect(delivered.count == 1, "the gateway recovered and delivered")
+            try await stopServe(matching: "serve --interval 0.1 --worker \(name)")
+            let result = try await server.value
+            #expect(result.status == 0, "\(result.output)")
+            #expect(result.output.contains("trying again in 1 s"), "the outage was reported: \(result.output)")
         }
     }
 }

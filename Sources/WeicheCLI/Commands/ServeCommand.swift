@@ -65,21 +65,40 @@ struct ServeCommand: Command {
         let stop = StopSignal()
         context.note("weiche serve: running as \(worker) with configuration \(gateway.configuration.sha256.prefix(12))…; SIGTERM or Ctrl-C stops")
         var total = Gateway.Report()
+        var failures = 0
         while !stop.requested {
             var report = Gateway.Report()
-            let read = try await gateway.ingestAvailable(limit: 100, into: &report)
-            let claimed = try await gateway.deliverDue(limit: 100, into: &report)
+            let read: Int
+            let claimed: Int
+            do {
+                read = try await gateway.ingestAvailable(limit: 100, into: &report)
+                claimed = try await gateway.deliverDue(limit: 100, into: &report)
+                failures = 0
+            } catch {
+                // A passing outage (database restart, network) must not end the gateway: nothing
+                // is lost — uncommitted items stay in their channels, claims expire — so wait and
+                // try again, longer each time, up to half a minute.
+                failures += 1
+                let pause = min(30.0, Double(1 << min(failures - 1, 5)))
+                context.note("weiche serve: \(CommandLineTool.describe(error).0); trying again in \(Int(pause)) s")
+                try await wait(seconds: pause, unless: stop)
+                continue
+            }
             total.add(report)
             if read == 0 && claimed == 0 {
-                // Nothing to do: wait, but notice a stop request within a tenth of a second.
-                var waited = 0.0
-                while waited < interval && !stop.requested {
-                    try await Task.sleep(for: .milliseconds(100))
-                    waited += 0.1
-                }
+                try await wait(seconds: interval, unless: stop)
             }
         }
         context.note("weiche serve: stopped. \(Self.summary(total))")
+    }
+
+    /// Sleeps up to `seconds`, noticing a stop request within a tenth of a second.
+    private func wait(seconds: Double, unless stop: StopSignal) async throws {
+        var waited = 0.0
+        while waited < seconds && !stop.requested {
+            try await Task.sleep(for: .milliseconds(100))
+            waited += 0.1
+        }
     }
 
     static func summary(_ report: Gateway.Report) -> String {
