@@ -1,6 +1,7 @@
 /// A parsed JSON document, kept as its JSON types so that validation can say exactly which
-/// type a value has and where it is.
-enum JSONValue: Decodable, Equatable {
+/// type a value has and where it is. For adapters and configuration: parse with
+/// `JSONDecoder().decode(JSONValue.self, from:)` (which bounds nesting depth), then walk it.
+public enum JSONValue: Decodable, Equatable, Sendable {
     case null
     case bool(Bool)
     case number(Double)
@@ -8,7 +9,7 @@ enum JSONValue: Decodable, Equatable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         if var array = try? decoder.unkeyedContainer() {
             var elements: [JSONValue] = []
             while !array.isAtEnd { elements.append(try array.decode(JSONValue.self)) }
@@ -34,7 +35,7 @@ enum JSONValue: Decodable, Equatable {
     }
 
     /// The JSON type's name, for messages.
-    var typeName: String {
+    public var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "a boolean"
