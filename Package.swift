@@ -46,9 +46,10 @@ let package = Package(
         ),
         // Agency adapters: one module each under Plugins/, importing only WeicheCore.
         .target(name: "AdapterWeicheJSON", dependencies: ["WeicheCore"], path: "Plugins/AdapterWeicheJSON", swiftSettings: swiftSettings),
+        .target(name: "AdapterMassArbeit", dependencies: ["WeicheCore"], path: "Plugins/AdapterMassArbeit", swiftSettings: swiftSettings),
         .executableTarget(
             name: "WeicheCLI",
-            dependencies: ["Weiche", "WeichePostgres", "WeicheCore", "AdapterWeicheJSON"],
+            dependencies: ["Weiche", "WeichePostgres", "WeicheCore", "AdapterWeicheJSON", "AdapterMassArbeit"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -70,6 +71,13 @@ let package = Package(
             name: "AdapterWeicheJSONTests",
             dependencies: ["AdapterWeicheJSON", "WeicheTesting"],
             path: "Tests/AdapterWeicheJSONTests",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AdapterMassArbeitTests",
+            dependencies: ["AdapterMassArbeit", "WeicheTesting"],
+            path: "Tests/AdapterMassArbeitTests",
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import AdapterMassArbeit
 import AdapterWeicheJSON
 import WeicheCore
 
@@ -5,7 +6,8 @@ import WeicheCore
 /// Add a new adapter's module to `Package.swift` and to this list.
 enum AdapterRegistry {
     static let adapters: [any AgencyAdapter] = [
-        WeicheJSONAdapter()
+        WeicheJSONAdapter(),
+        MassArbeitAdapter(),
     ]
 
     static var names: Set<String> { Set(adapters.map { type(of: $0).name }) }

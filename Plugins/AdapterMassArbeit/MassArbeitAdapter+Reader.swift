@@ -1,0 +1,188 @@
+import Foundation
+import WeicheCore
+
+extension MassArbeitAdapter {
+    /// Reads one referral or receipt object, collecting problems by field path.
+    struct Reader {
+        let position: String
+        var problems: [Rejection] = []
+
+        mutating func problem(_ field: String, _ reason: String) {
+            problems.append(Rejection(position: position, field: field, reason: reason))
+        }
+
+        static let referralKeys: Set<String> = [
+            "schema", "messageId", "weicheMessageId", "from", "createdAt", "type", "to", "caseNumber", "caseworker",
+            "legalBasis", "purpose", "consentRef", "inReplyTo", "person", "details",
+        ]
+
+        mutating func referral(_ object: [String: JSONValue], from agency: AgencyID) -> Referral? {
+            for key in object.keys.sorted() where !Self.referralKeys.contains(key) { problem(key, "unknown field") }
+            let messageID = string(object, "messageId", required: true)
+            if let messageID, UUID(uuidString: messageID) == nil { problem("messageId", "must be a UUID") }
+            let createdAt = timestamp(object, "createdAt")
+            var type: ReferralType?
+            if let text = string(object, "type", required: true) {
+                type = ReferralType(text)
+                if type == nil || ReferralCatalogue.spec(for: type!) == nil { problem("type", "unknown referral type"); type = nil }
+            }
+            let recipients = agencies(object["to"])
+            let legalBasis = string(object, "legalBasis", required: true)
+            let purpose = string(object, "purpose", required: true)
+            let consent = string(object, "consentRef", required: false)
+            let inReplyTo = string(object, "inReplyTo", required: false)
+            let weicheID = string(object, "weicheMessageId", required: false).flatMap(UUID.init(uuidString:))
+            var values: [String: FieldValue] = [:]
+            if let caseNumber = string(object, "caseNumber", required: false) { values["caseNumber"] = .text(caseNumber) }
+            nested(object["caseworker"], prefix: "caseworker", keys: ["id", "name", "phone"], into: &values)
+            if object["person"] == nil { problem("person", "is missing") }
+            nested(object["person"], prefix: "person", keys: ["familyName", "givenName", "birthDate", "nationality", "address", "phone"], into: &values)
+            guard let messageID, let createdAt, let type, let recipients, let legalBasis, let purpose,
+                let spec = ReferralCatalogue.spec(for: type)
+            else { return nil }
+            details(object["details"], spec: spec, into: &values)
+            // Fields in catalogue order, each with its catalogue category.
+            var fields: [ReferralField] = []
+            for known in spec.fields {
+                guard let raw = values.removeValue(forKey: known.name) else { continue }
+                fields.append(ReferralField(known.name, known.category, convert(raw, to: known.kind)))
+            }
+            for name in values.keys.sorted() { problem(name, "not a field of \(type)") }
+            return Referral(
+                id: weicheID, senderMessageID: messageID, type: type, sender: agency, recipients: recipients, createdAt: createdAt,
+                legalBasis: legalBasis, purpose: purpose, consentReference: consent, inReplyTo: inReplyTo, fields: fields)
+        }
+
+        mutating func receipt(_ object: [String: JSONValue], from agency: AgencyID) -> Receipt? {
+            let allowed: Set<String> = ["schema", "reference", "messageId", "from", "outcome", "code", "reason", "issuedAt"]
+            for key in object.keys.sorted() where !allowed.contains(key) { problem(key, "unknown field") }
+            let reference = string(object, "reference", required: true)
+            let issuedAt = timestamp(object, "issuedAt")
+            let messageID = string(object, "messageId", required: false)
+            var outcome: Receipt.Outcome?
+            switch string(object, "outcome", required: true) {
+            case "accepted": outcome = .accepted
+            case "rejected":
+                if let code = string(object, "code", required: true), let reason = string(object, "reason", required: true) {
+                    outcome = .rejected(code: code, reason: reason)
+                }
+            case .some: problem("outcome", "must be 'accepted' or 'rejected'")
+            case nil: break
+            }
+            guard let reference, let issuedAt, let outcome else { return nil }
+            return Receipt(reference: reference, from: agency, senderMessageID: messageID, outcome: outcome, issuedAt: issuedAt)
+        }
+
+        // MARK: - Values
+
+        mutating func string(_ object: [String: JSONValue], _ key: String, required: Bool) -> String? {
+            switch object[key] {
+            case .string(let text)? where !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty: return text
+            case .string?: problem(key, "must not be empty")
+            case nil, .null?: if required { problem(key, "is missing") }
+            case let other?: problem(key, "must be a string, not \(other.typeName)")
+            }
+            return nil
+        }
+
+        mutating func timestamp(_ object: [String: JSONValue], _ key: String) -> Date? {
+            guard let text = string(object, key, required: true) else { return nil }
+            let plain = Date.ISO8601FormatStyle()
+            let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+            guard text.count <= 40, let date = (try? fractional.parse(text)) ?? (try? plain.parse(text)) else {
+                problem(key, "must be an ISO 8601 time with an offset, e.g. 2026-01-05T09:00:00+01:00")
+                return nil
+            }
+            return date
+        }
+
+        mutating func agencies(_ value: JSONValue?) -> [AgencyID]? {
+            let texts: [JSONValue]
+            switch value {
+            case .string?: texts = [value!]
+            case .array(let elements)? where !elements.isEmpty: texts = elements
+            case nil: problem("to", "is missing"); return nil
+            default: problem("to", "must be an agency id or a non-empty list of them"); return nil
+            }
+            var result: [AgencyID] = []
+            for text in texts {
+                guard case .string(let raw) = text, let id = AgencyID(raw) else {
+                    problem("to", "must hold agency ids (lowercase letters, digits, '-')")
+                    return nil
+                }
+                result.append(id)
+            }
+            return result
+        }
+
+        /// Copies an object's scalar members into `values` as `prefix.key`.
+        mutating func nested(_ value: JSONValue?, prefix: String, keys: Set<String>, into values: inout [String: FieldValue]) {
+            guard let value else { return }
+            guard case .object(let object) = value else {
+                problem(prefix, "must be an object, not \(value.typeName)")
+                return
+            }
+            for (key, member) in object.sorted(by: { $0.key < $1.key }) {
+                guard keys.contains(key) else {
+                    problem("\(prefix).\(key)", "unknown field")
+                    continue
+                }
+                switch member {
+                case .string(let text): values["\(prefix).\(key)"] = .text(text)
+                case .null: break
+                default: problem("\(prefix).\(key)", "must be a string, not \(member.typeName)")
+                }
+            }
+        }
+
+        /// Reads `details` by the type's catalogue entries.
+        mutating func details(_ value: JSONValue?, spec: ReferralCatalogue.TypeSpec, into values: inout [String: FieldValue]) {
+            guard let value else { return }
+            guard case .object(let object) = value else {
+                problem("details", "must be an object, not \(value.typeName)")
+                return
+            }
+            for (key, member) in object.sorted(by: { $0.key < $1.key }) {
+                let name = "details.\(key)"
+                guard let field = spec.details.first(where: { $0.name == name }) else {
+                    problem(name, "not a field of \(spec.type)")
+                    continue
+                }
+                switch (field.kind, member) {
+                case (.text, .string(let text)), (.choice, .string(let text)), (.day, .string(let text)): values[name] = .text(text)
+                case (.integer, .number(let number)) where number == number.rounded() && abs(number) < 1e15: values[name] = .integer(Int(number))
+                case (.boolean, .bool(let flag)): values[name] = .boolean(flag)
+                case (.integerList, .array(let elements)):
+                    var numbers: [FieldValue] = []
+                    for element in elements {
+                        guard case .number(let number) = element, number == number.rounded(), abs(number) < 1e15 else {
+                            problem(name, "must be a list of whole numbers")
+                            return
+                        }
+                        numbers.append(.integer(Int(number)))
+                    }
+                    values[name] = .list(numbers)
+                case (_, .null): break
+                default: problem(name, "must be \(Self.describe(field.kind)), not \(member.typeName)")
+                }
+            }
+        }
+
+        /// Read values are text until the catalogue says a text is a day.
+        func convert(_ value: FieldValue, to kind: ReferralCatalogue.Field.Kind) -> FieldValue {
+            if case .day = kind, case .text(let text) = value { return .day(text) }
+            return value
+        }
+
+        static func describe(_ kind: ReferralCatalogue.Field.Kind) -> String {
+            switch kind {
+            case .text: "a string"
+            case .integer: "a whole number"
+            case .boolean: "true or false"
+            case .day: "a date string (yyyy-MM-dd)"
+            case .integerList: "a list of whole numbers"
+            case .choice(let values): "one of \(values.joined(separator: ", "))"
+            }
+        }
+    }
+}

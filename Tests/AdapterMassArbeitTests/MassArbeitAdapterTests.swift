@@ -1,0 +1,149 @@
+import AdapterMassArbeit
+import Foundation
+import Testing
+import WeicheCore
+import WeicheTesting
+
+@Suite("MaßArbeit JSON adapter")
+struct MassArbeitAdapterTests {
+    static let agency = AgencyID("massarbeit")!
+    let adapter = MassArbeitAdapter()
+
+    static func fixture(_ path: String) throws -> [UInt8] {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+        return [UInt8](try Data(contentsOf: directory.appendingPathComponent(path)))
+    }
+
+    func decode(_ bytes: [UInt8]) -> [DecodedItem] {
+        adapter.decode(InboundItem(name: "f.json", bytes: bytes), from: Self.agency)
+    }
+
+    func single(_ path: String) throws -> Referral {
+        let decoded = decode(try Self.fixture(path))
+        guard decoded.count == 1, case .referral(let referral) = decoded[0] else {
+            Issue.record("\(path): \(decoded)")
+            throw CancellationError()
+        }
+        return referral
+    }
+
+    @Test func childcareRequestMapsEveryFieldWithItsCategory() throws {
+        let referral = try single("valid/kinderbetreuung.anfrage.json")
+        #expect(referral.type.rawValue == "kinderbetreuung.anfrage")
+        #expect(referral.sender == Self.agency)
+        #expect(referral.recipients == [AgencyID("jugendamt")!])
+        #expect(referral.senderMessageID == "2f1c7a52-1b5e-4c0e-9d8a-0d6f5b7e1a01")
+        #expect(referral.createdAt == Date(timeIntervalSince1970: 1_767_600_000.25), "09:00:00.250+01:00 is 08:00:00.25 UTC")
+        #expect(referral[field: "person.familyName"] == .text("Öztürk"))
+        #expect(referral[field: "person.givenName"] == .text("Ayşe"))
+        #expect(referral[field: "person.birthDate"] == .day("1990-02-28"))
+        #expect(referral[field: "details.childrenAges"] == .list([.integer(2), .integer(5)]))
+        #expect(referral[field: "details.startDate"] == .day("2026-08-01"))
+        let categories = Dictionary(uniqueKeysWithValues: referral.fields.map { ($0.name, $0.category) })
+        #expect(categories["person.address"] == .contact)
+        #expect(categories["caseworker.phone"] == .case)
+        #expect(categories["details.hoursPerWeek"] == .family)
+        #expect(ReferralCatalogue.problems(in: referral).isEmpty)
+    }
+
+    @Test func healthReferralCarriesConsentAndHealthCategory() throws {
+        let referral = try single("valid/gesundheit.begutachtung-auftrag.json")
+        #expect(referral.consentReference == "EW-2026-0042")
+        #expect(referral.fields.first { $0.name == "details.reason" }?.category == .health)
+        #expect(referral.recipients == [AgencyID("gesundheitsamt")!], "'to' may be a list")
+    }
+
+    @Test(arguments: ["aufenthalt.auskunft-anfrage", "beratung.zuweisung"])
+    func otherSentTypesDecode(_ type: String) throws {
+        #expect(try single("valid/\(type).json").type.rawValue == type)
+    }
+
+    @Test func receiptsDecode() throws {
+        let decoded = decode(try Self.fixture("valid/receipt.rejected.json"))
+        guard case .receipt(let receipt) = decoded.first else {
+            Issue.record("\(decoded)")
+            return
+        }
+        #expect(receipt.reference == "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f")
+        #expect(receipt.outcome == .rejected(code: "NICHT-ZUSTAENDIG", reason: "Fall liegt beim Nachbarkreis"))
+        #expect(receipt.from == Self.agency)
+    }
+
+    @Test(arguments: [
+        ("invalid/missing-birthdate.json", "person.birthDate", "required"),
+        ("invalid/wrong-types.json", "details.childrenAges", "list of whole numbers"),
+        ("invalid/unknown-type.json", "type", "unknown referral type"),
+        ("invalid/no-offset.json", "createdAt", "ISO 8601"),
+        ("invalid/truncated.json", nil, "not valid UTF-8 JSON"),
+        ("invalid/latin1.json", nil, "not valid UTF-8 JSON"),
+    ] as [(String, String?, String)])
+    func invalidFilesAreRejectedNamingTheField(path: String, field: String?, reason: String) throws {
+        let decoded = decode(try Self.fixture(path))
+        guard decoded.count == 1, case .rejected(let rejection) = decoded[0] else {
+            Issue.record("\(path) was not rejected: \(decoded)")
+            return
+        }
+        #expect(rejection.field == field, "\(path): \(rejection)")
+        #expect(rejection.reason.contains(reason), "\(path): \(rejection)")
+        #expect(!rejection.description.contains("Geheimname") && !rejection.description.contains("zwei"), "no values in reasons")
+    }
+
+    @Test func oneBadElementOfAnArrayIsRejectedAlone() throws {
+        let good = String(decoding: try Self.fixture("valid/kinderbetreuung.anfrage.json"), as: UTF8.self)
+        let other = String(decoding: try Self.fixture("valid/beratung.zuweisung.json"), as: UTF8.self)
+        let bad = String(decoding: try Self.fixture("invalid/missing-birthdate.json"), as: UTF8.self)
+        let decoded = decode(Array("[\(good), \(bad), \(other)]".utf8))
+        #expect(decoded.count == 3)
+        guard case .referral = decoded[0], case .rejected(let rejection) = decoded[1], case .referral = decoded[2] else {
+            Issue.record("\(decoded)")
+            return
+        }
+        #expect(rejection.position == "[1]")
+        #expect(rejection.field == "person.birthDate")
+    }
+
+    @Test func oversizedInputIsRejectedUnread() {
+        let decoded = decode([UInt8](repeating: 0x20, count: MassArbeitAdapter.maximumSize + 1))
+        guard case .rejected(let rejection) = decoded.first else {
+            Issue.record("\(decoded)")
+            return
+        }
+        #expect(rejection.reason.contains("at most"))
+    }
+
+    /// A valid referral of `type` with every catalogue field, in catalogue order.
+    static func sample(_ spec: ReferralCatalogue.TypeSpec) -> Referral {
+        let fields = spec.fields.map { field -> ReferralField in
+            let value: FieldValue = switch field.kind {
+            case .text: .text("Beispiel \(field.name) äöü ß")
+            case .integer: .integer(17)
+            case .boolean: .boolean(true)
+            case .day: .day("2026-03-01")
+            case .integerList: .list([.integer(1), .integer(4)])
+            case .choice(let values): .text(values.last!)
+            }
+            return ReferralField(field.name, field.category, value)
+        }
+        return Referral(
+            id: UUID(), senderMessageID: UUID().uuidString.lowercased(), type: spec.type, sender: agency,
+            recipients: [AgencyID("jugendamt")!], createdAt: Date(timeIntervalSince1970: 1_767_600_000.125),
+            legalBasis: "§ 69 SGB X", purpose: "Zweck", consentReference: "EW-1", inReplyTo: "a-1", fields: fields)
+    }
+
+    @Test func conformsForEveryReferralType() {
+        let samples = ReferralCatalogue.types.map(Self.sample)
+        let findings = AdapterConformance(adapter: adapter, agency: Self.agency, samples: samples).run()
+        #expect(findings.isEmpty, "\(findings)")
+    }
+
+    @Test func encodedReceiptsDecodeBack() throws {
+        let receipt = Receipt(reference: UUID().uuidString, from: Self.agency, senderMessageID: "r-1", outcome: .accepted,
+                              issuedAt: Date(timeIntervalSince1970: 1_767_600_000))
+        let document = try adapter.encode(receipt)
+        guard case .receipt(let back) = decode(document.bytes).first else {
+            Issue.record("receipt did not decode")
+            return
+        }
+        #expect(back == receipt)
+    }
+}
