@@ -47,9 +47,10 @@ let package = Package(
         // Agency adapters: one module each under Plugins/, importing only WeicheCore.
         .target(name: "AdapterWeicheJSON", dependencies: ["WeicheCore"], path: "Plugins/AdapterWeicheJSON", swiftSettings: swiftSettings),
         .target(name: "AdapterMassArbeit", dependencies: ["WeicheCore"], path: "Plugins/AdapterMassArbeit", swiftSettings: swiftSettings),
+        .target(name: "AdapterJugendamt", dependencies: ["WeicheCore"], path: "Plugins/AdapterJugendamt", swiftSettings: swiftSettings),
         .executableTarget(
             name: "WeicheCLI",
-            dependencies: ["Weiche", "WeichePostgres", "WeicheCore", "AdapterWeicheJSON", "AdapterMassArbeit"],
+            dependencies: ["Weiche", "WeichePostgres", "WeicheCore", "AdapterWeicheJSON", "AdapterMassArbeit", "AdapterJugendamt"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -77,6 +78,13 @@ let package = Package(
             name: "AdapterMassArbeitTests",
             dependencies: ["AdapterMassArbeit", "WeicheTesting"],
             path: "Tests/AdapterMassArbeitTests",
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AdapterJugendamtTests",
+            dependencies: ["AdapterJugendamt", "WeicheTesting"],
+            path: "Tests/AdapterJugendamtTests",
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

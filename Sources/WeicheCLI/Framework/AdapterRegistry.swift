@@ -1,3 +1,4 @@
+import AdapterJugendamt
 import AdapterMassArbeit
 import AdapterWeicheJSON
 import WeicheCore
@@ -8,6 +9,7 @@ enum AdapterRegistry {
     static let adapters: [any AgencyAdapter] = [
         WeicheJSONAdapter(),
         MassArbeitAdapter(),
+        JugendamtAdapter(),
     ]
 
     static var names: Set<String> { Set(adapters.map { type(of: $0).name }) }

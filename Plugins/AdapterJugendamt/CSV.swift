@@ -1,0 +1,84 @@
+/// Semicolon-separated values as RFC 4180 defines them (with `;` for `,`): a field may be quoted,
+/// a quoted field may hold `;`, line breaks and doubled quotes (`""`). Records end with CRLF or LF.
+enum CSV {
+    /// One record and the line it starts on (1-based), for messages.
+    struct Record {
+        var fields: [String]
+        var line: Int
+    }
+
+    struct UnterminatedQuote: Error {
+        var line: Int
+    }
+
+    /// Splits `text` into records. An unterminated quoted field swallows the rest of the text:
+    /// the records before it are returned together with the error.
+    static func parse(_ text: String) -> (records: [Record], error: UnterminatedQuote?) {
+        var records: [Record] = []
+        var fields: [String] = []
+        var field = ""
+        var inQuotes = false
+        var quoteOpenedOnLine = 1
+        var line = 1
+        var recordLine = 1
+        var iterator = text.unicodeScalars.makeIterator()
+        var pending = iterator.next()
+        func endRecord() {
+            fields.append(field)
+            field = ""
+            if !(fields.count == 1 && fields[0].isEmpty) { records.append(Record(fields: fields, line: recordLine)) }
+            fields = []
+        }
+        while let scalar = pending {
+            pending = iterator.next()
+            if inQuotes {
+                if scalar == "\"" {
+                    if pending == "\"" {
+                        field.unicodeScalars.append("\"")
+                        pending = iterator.next()
+                    } else {
+                        inQuotes = false
+                    }
+                } else {
+                    if scalar == "\n" { line += 1 }
+                    field.unicodeScalars.append(scalar)
+                }
+                continue
+            }
+            switch scalar {
+            case "\"" where field.isEmpty:
+                inQuotes = true
+                quoteOpenedOnLine = line
+            case ";":
+                fields.append(field)
+                field = ""
+            case "\r" where pending == "\n":
+                break
+            case "\n":
+                endRecord()
+                line += 1
+                recordLine = line
+            default:
+                field.unicodeScalars.append(scalar)
+            }
+        }
+        if inQuotes { return (records, UnterminatedQuote(line: quoteOpenedOnLine)) }
+        if !field.isEmpty || !fields.isEmpty { endRecord() }
+        return (records, nil)
+    }
+
+    /// One record as a line, quoting fields that need it.
+    static func line(_ fields: [String]) -> String {
+        fields.map { field in
+            field.contains(where: { $0 == ";" || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+                ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                : field
+        }.joined(separator: ";") + "\r\n"
+    }
+}
+
+extension String {
+    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
+        split(separator: Character(target), omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}

@@ -1,0 +1,153 @@
+import AdapterJugendamt
+import Foundation
+import Testing
+import WeicheCore
+import WeicheTesting
+
+@Suite("Jugendamt CSV adapter")
+struct JugendamtAdapterTests {
+    static let agency = AgencyID("jugendamt")!
+    let adapter = JugendamtAdapter()
+
+    static func fixture(_ name: String) throws -> [UInt8] {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+        return [UInt8](try Data(contentsOf: directory.appendingPathComponent(name)))
+    }
+
+    func decode(_ bytes: [UInt8]) -> [DecodedItem] {
+        adapter.decode(InboundItem(name: "export.csv", bytes: bytes), from: Self.agency)
+    }
+
+    func referrals(_ items: [DecodedItem]) -> [Referral] {
+        items.compactMap { if case .referral(let referral) = $0 { referral } else { nil } }
+    }
+
+    func rejections(_ items: [DecodedItem]) -> [Rejection] {
+        items.compactMap { if case .rejected(let rejection) = $0 { rejection } else { nil } }
+    }
+
+    @Test func windows1252RowsWithQuotesAndLineBreaksDecode() throws {
+        let decoded = decode(try Self.fixture("valid.csv"))
+        #expect(rejections(decoded).isEmpty, "\(rejections(decoded))")
+        let all = referrals(decoded)
+        #expect(all.count == 2)
+        let result = all[0]
+        #expect(result.type.rawValue == "kinderbetreuung.ergebnis")
+        #expect(result.senderMessageID == "JA-2026-0017")
+        #expect(result.inReplyTo == "2f1c7a52-1b5e-4c0e-9d8a-0d6f5b7e1a01")
+        #expect(result[field: "person.familyName"] == .text("Öztürk"))
+        #expect(result[field: "person.birthDate"] == .day("1990-02-28"))
+        #expect(result[field: "details.result"] == .text("offered"))
+        #expect(result[field: "details.facility"] == .text("Kita Sonnenschein; Außenstelle Süd"))
+        #expect(result[field: "details.startDate"] == .day("2026-08-01"))
+        #expect(result.createdAt == Date(timeIntervalSince1970: 1_768_224_600), "14:30 in Germany in winter is 13:30 UTC")
+        let transition = all[1]
+        #expect(transition.legalBasis == "§ 69 SGB X; § 65 SGB VIII")
+        #expect(transition.consentReference == "EW-JA-2026-3")
+        #expect(transition[field: "details.youthWelfareMeasure"] == .text("Hilfe nach § 30 SGB VIII \"Erziehungsbeistand\""))
+        #expect(transition[field: "details.notes"] == .text("Mehrzeilig:\nZweite Zeile"))
+        #expect(transition.fields.first { $0.name == "details.notes" }?.category == .youthWelfare)
+        #expect(transition.fields.first { $0.name == "details.school" }?.category == .education)
+    }
+
+    @Test func oneBadRowAmongAHundredIsRejectedAloneNamingRowAndColumn() throws {
+        let header = "Vorgangsnummer;Nachrichtentyp;Empfaenger;Erstellt;Name;Vorname;Geburtsdatum;Rechtsgrundlage;Ergebnis"
+        var lines = [header]
+        for index in 1...100 {
+            let birth = index == 50 ? "31.02.1990" : "01.03.1990"
+            lines.append("JA-\(index);kinderbetreuung.ergebnis;massarbeit;12.01.2026 14:30;Müller;Jörg;\(birth);§ 69 SGB X;kein Platz")
+        }
+        let decoded = decode(Array(lines.joined(separator: "\r\n").utf8.map { $0 }).asWindows1252)
+        #expect(referrals(decoded).count == 99)
+        let rejected = rejections(decoded)
+        #expect(rejected.count == 1)
+        #expect(rejected.first?.position == "row 51", "the header is row 1")
+        #expect(rejected.first?.field == "Geburtsdatum")
+        #expect(rejected.first?.description.contains("31.02") == false, "no values in reasons")
+    }
+
+    @Test func wrongEncodingsAndMissingColumnsRejectTheWholeFile() throws {
+        let utf8 = decode(try Self.fixture("utf8.csv"))
+        #expect(utf8.count == 1)
+        #expect(rejections(utf8).first?.reason.contains("UTF-8, not Windows-1252") == true)
+        let undefined = decode(try Self.fixture("undefined-byte.csv"))
+        #expect(rejections(undefined).first?.reason.contains("not valid Windows-1252") == true)
+        let missing = decode(try Self.fixture("missing-columns.csv"))
+        #expect(missing.count == 1)
+        #expect(rejections(missing).first?.reason == "required columns missing: Empfaenger, Erstellt, Vorname, Geburtsdatum, Rechtsgrundlage")
+    }
+
+    @Test(arguments: [
+        ("Erstellt", "12.01.2026", "not a time"),
+        ("Nachrichtentyp", "kinderbetreuung.anfrag", "unknown message type"),
+        ("Ergebnis", "vielleicht", "must be one of"),
+        ("Empfaenger", "Mass Arbeit", "not an agency id"),
+    ])
+    func badValuesNameTheirColumn(column: String, value: String, reason: String) {
+        var values = ["Vorgangsnummer": "JA-1", "Nachrichtentyp": "kinderbetreuung.ergebnis", "Empfaenger": "massarbeit",
+                      "Erstellt": "12.01.2026 14:30", "Name": "N", "Vorname": "V", "Geburtsdatum": "01.01.1990",
+                      "Rechtsgrundlage": "x", "Ergebnis": "angeboten"]
+        values[column] = value
+        let header = values.keys.sorted()
+        let text = header.joined(separator: ";") + "\n" + header.map { values[$0]! }.joined(separator: ";") + "\n"
+        let rejected = rejections(decode(Array(text.utf8)))
+        #expect(rejected.first?.field == column, "\(rejected)")
+        #expect(rejected.first?.reason.contains(reason) == true, "\(rejected)")
+    }
+
+    @Test func unterminatedQuoteRejectsFromThatRowOn() {
+        let text = "Vorgangsnummer;Nachrichtentyp;Empfaenger;Erstellt;Name;Vorname;Geburtsdatum;Rechtsgrundlage;Ergebnis\n"
+            + "JA-1;kinderbetreuung.ergebnis;massarbeit;12.01.2026 14:30;N;V;01.01.1990;x;angeboten\n"
+            + "JA-2;kinderbetreuung.ergebnis;massarbeit;12.01.2026 14:30;\"N;V;01.01.1990;x;angeboten\n"
+        let decoded = decode(Array(text.utf8))
+        #expect(referrals(decoded).count == 1)
+        #expect(rejections(decoded).first?.reason.contains("never closed") == true)
+    }
+
+    @Test func encodingRefusesWhatWindows1252CannotHold() throws {
+        let spec = ReferralCatalogue.spec(for: ReferralType("kinderbetreuung.anfrage")!)!
+        var referral = Self.sample(spec)
+        referral.fields[1] = ReferralField("person.givenName", .identity, .text("Ayşe"))
+        #expect(throws: Rejection.self) { try adapter.encode(referral) }
+        do {
+            _ = try adapter.encode(referral)
+        } catch {
+            #expect(error.field == "Vorname")
+            #expect(!error.description.contains("Ayşe"))
+        }
+    }
+
+    /// A referral of `spec`'s type with every field the Jugendamt's format carries.
+    static func sample(_ spec: ReferralCatalogue.TypeSpec) -> Referral {
+        let carried = Set(["person.familyName", "person.givenName", "person.birthDate", "person.nationality", "person.address",
+                           "person.phone", "caseNumber", "caseworker.name", "caseworker.phone"])
+        let fields = spec.fields.filter { carried.contains($0.name) || $0.name.hasPrefix("details.") }.map { field -> ReferralField in
+            let value: FieldValue = switch field.kind {
+            case .text: .text("Beispiel \(field.name) äöü ß")
+            case .integer: .integer(25)
+            case .boolean: .boolean(true)
+            case .day: .day("2026-03-01")
+            case .integerList: .list([.integer(1), .integer(4)])
+            case .choice(let values): .text(values.last!)
+            }
+            return ReferralField(field.name, field.category, value)
+        }
+        return Referral(
+            id: UUID(), senderMessageID: "JA-2026-\(Int.random(in: 1...9999))", type: spec.type, sender: agency,
+            recipients: [AgencyID("massarbeit")!], createdAt: Date(timeIntervalSince1970: 1_767_600_000), legalBasis: "§ 69 SGB X",
+            purpose: "Zweck", consentReference: "EW-1", inReplyTo: "a-1", fields: fields)
+    }
+
+    @Test func conformsForEveryTypeItCarries() {
+        let samples = adapter.supportedTypes.sorted().compactMap(ReferralCatalogue.spec(for:)).map(Self.sample)
+        let findings = AdapterConformance(adapter: adapter, agency: Self.agency, samples: samples).run()
+        #expect(findings.isEmpty, "\(findings)")
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// UTF-8 text of Latin-1 characters re-encoded as Windows-1252 bytes (identical there).
+    var asWindows1252: [UInt8] {
+        Array(String(decoding: self, as: UTF8.self).unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) })
+    }
+}
