@@ -48,9 +48,12 @@ let package = Package(
         .target(name: "AdapterWeicheJSON", dependencies: ["WeicheCore"], path: "Plugins/AdapterWeicheJSON", swiftSettings: swiftSettings),
         .target(name: "AdapterMassArbeit", dependencies: ["WeicheCore"], path: "Plugins/AdapterMassArbeit", swiftSettings: swiftSettings),
         .target(name: "AdapterJugendamt", dependencies: ["WeicheCore"], path: "Plugins/AdapterJugendamt", swiftSettings: swiftSettings),
+        .target(
+            name: "AdapterAuslaenderbehoerde", dependencies: ["WeicheCore"], path: "Plugins/AdapterAuslaenderbehoerde",
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "WeicheCLI",
-            dependencies: ["Weiche", "WeichePostgres", "WeicheCore", "AdapterWeicheJSON", "AdapterMassArbeit", "AdapterJugendamt"],
+            dependencies: ["Weiche", "WeichePostgres", "WeicheCore", "AdapterWeicheJSON", "AdapterMassArbeit", "AdapterJugendamt", "AdapterAuslaenderbehoerde"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -85,6 +88,13 @@ let package = Package(
             name: "AdapterJugendamtTests",
             dependencies: ["AdapterJugendamt", "WeicheTesting"],
             path: "Tests/AdapterJugendamtTests",
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AdapterAuslaenderbehoerdeTests",
+            dependencies: ["AdapterAuslaenderbehoerde", "WeicheTesting"],
+            path: "Tests/AdapterAuslaenderbehoerdeTests",
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

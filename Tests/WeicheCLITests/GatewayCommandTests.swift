@@ -75,7 +75,7 @@ struct GatewayCommandTests {
         let result = try await WeicheBinary.run(["config", "check", broken])
         #expect(result.status == 1)
         #expect(result.output.contains("$.agencies[0].id"))
-        #expect(result.output.contains("$.agencies[0].adapter: unknown adapter 'nope' (known: jugendamt-csv, massarbeit-json, weiche-json)"))
+        #expect(result.output.contains("$.agencies[0].adapter: unknown adapter 'nope' (known: abh-xml, jugendamt-csv, massarbeit-json, weiche-json)"))
         #expect(result.output.contains("$.routes[0].type: is missing"))
 
         let missing = try await WeicheBinary.run(["config", "check", "/nonexistent.json"])

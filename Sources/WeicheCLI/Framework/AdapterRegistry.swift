@@ -1,3 +1,4 @@
+import AdapterAuslaenderbehoerde
 import AdapterJugendamt
 import AdapterMassArbeit
 import AdapterWeicheJSON
@@ -10,6 +11,7 @@ enum AdapterRegistry {
         WeicheJSONAdapter(),
         MassArbeitAdapter(),
         JugendamtAdapter(),
+        AuslaenderbehoerdeAdapter(),
     ]
 
     static var names: Set<String> { Set(adapters.map { type(of: $0).name }) }
