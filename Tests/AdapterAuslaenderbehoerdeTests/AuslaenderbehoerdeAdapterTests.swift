@@ -10,8 +10,7 @@ struct AuslaenderbehoerdeAdapterTests {
     let adapter = AuslaenderbehoerdeAdapter()
 
     static func fixture(_ name: String) throws -> [UInt8] {
-        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
-        return [UInt8](try Data(contentsOf: directory.appendingPathComponent(name)))
+        try ReferralSamples.fixture(name, besides: #filePath)
     }
 
     func decode(_ bytes: [UInt8]) -> [DecodedItem] {
@@ -92,21 +91,13 @@ struct AuslaenderbehoerdeAdapterTests {
         #expect(refused?.description.contains("vielleicht-geheim") == false)
     }
 
+    /// A referral of `spec`'s type with every field the XML carries, its texts full of markup characters.
     static func sample(_ spec: ReferralCatalogue.TypeSpec) -> Referral {
-        let carried: Set<String> = ["person.familyName", "person.givenName", "person.birthDate", "person.nationality", "person.address",
-                                    "caseNumber", "caseworker.name"]
-        let fields = spec.fields.filter { carried.contains($0.name) || $0.name.hasPrefix("details.") }.map { field -> ReferralField in
-            let value: FieldValue = switch field.kind {
-            case .day: .day("2026-03-01")
-            case .choice(let values): .text(values.last!)
-            default: .text("Beispiel <\(field.name)> & äöü ß ễ")
-            }
-            return ReferralField(field.name, field.category, value)
-        }
-        return Referral(
-            id: UUID(), senderMessageID: UUID().uuidString.lowercased(), type: spec.type, sender: agency,
-            recipients: [AgencyID("massarbeit")!], createdAt: Date(timeIntervalSince1970: 1_767_600_000.5), legalBasis: "§ 90 AufenthG",
-            purpose: "Zweck", consentReference: "EW-1", inReplyTo: UUID().uuidString.lowercased(), fields: fields)
+        let carried: Set = ["person.familyName", "person.givenName", "person.birthDate", "person.nationality", "person.address",
+                            "caseNumber", "caseworker.name"]
+        return ReferralSamples.referral(
+            spec, from: agency, to: AgencyID("massarbeit")!, createdAt: Date(timeIntervalSince1970: 1_767_600_000.5),
+            carries: { carried.contains($0) || $0.hasPrefix("details.") }, text: { "Beispiel <\($0)> & äöü ß ễ" })
     }
 
     @Test func conformsForEveryTypeItCarries() {

@@ -10,8 +10,7 @@ struct JugendamtAdapterTests {
     let adapter = JugendamtAdapter()
 
     static func fixture(_ name: String) throws -> [UInt8] {
-        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
-        return [UInt8](try Data(contentsOf: directory.appendingPathComponent(name)))
+        try ReferralSamples.fixture(name, besides: #filePath)
     }
 
     func decode(_ bytes: [UInt8]) -> [DecodedItem] {
@@ -119,23 +118,11 @@ struct JugendamtAdapterTests {
 
     /// A referral of `spec`'s type with every field the Jugendamt's format carries.
     static func sample(_ spec: ReferralCatalogue.TypeSpec) -> Referral {
-        let carried = Set(["person.familyName", "person.givenName", "person.birthDate", "person.nationality", "person.address",
-                           "person.phone", "caseNumber", "caseworker.name", "caseworker.phone"])
-        let fields = spec.fields.filter { carried.contains($0.name) || $0.name.hasPrefix("details.") }.map { field -> ReferralField in
-            let value: FieldValue = switch field.kind {
-            case .text: .text("Beispiel \(field.name) äöü ß")
-            case .integer: .integer(25)
-            case .boolean: .boolean(true)
-            case .day: .day("2026-03-01")
-            case .integerList: .list([.integer(1), .integer(4)])
-            case .choice(let values): .text(values.last!)
-            }
-            return ReferralField(field.name, field.category, value)
-        }
-        return Referral(
-            id: UUID(), senderMessageID: "JA-2026-\(Int.random(in: 1...9999))", type: spec.type, sender: agency,
-            recipients: [AgencyID("massarbeit")!], createdAt: Date(timeIntervalSince1970: 1_767_600_000), legalBasis: "§ 69 SGB X",
-            purpose: "Zweck", consentReference: "EW-1", inReplyTo: "a-1", fields: fields)
+        let carried: Set = ["person.familyName", "person.givenName", "person.birthDate", "person.nationality", "person.address",
+                            "person.phone", "caseNumber", "caseworker.name", "caseworker.phone"]
+        return ReferralSamples.referral(
+            spec, from: agency, to: AgencyID("massarbeit")!, senderMessageID: "JA-2026-\(Int.random(in: 1...9999))",
+            carries: { carried.contains($0) || $0.hasPrefix("details.") })
     }
 
     @Test func conformsForEveryTypeItCarries() {

@@ -10,8 +10,7 @@ struct MassArbeitAdapterTests {
     let adapter = MassArbeitAdapter()
 
     static func fixture(_ path: String) throws -> [UInt8] {
-        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
-        return [UInt8](try Data(contentsOf: directory.appendingPathComponent(path)))
+        try ReferralSamples.fixture(path, besides: #filePath)
     }
 
     func decode(_ bytes: [UInt8]) -> [DecodedItem] {
@@ -111,27 +110,10 @@ struct MassArbeitAdapterTests {
         #expect(rejection.reason.contains("at most"))
     }
 
-    /// A valid referral of `type` with every catalogue field, in catalogue order.
-    static func sample(_ spec: ReferralCatalogue.TypeSpec) -> Referral {
-        let fields = spec.fields.map { field -> ReferralField in
-            let value: FieldValue = switch field.kind {
-            case .text: .text("Beispiel \(field.name) äöü ß")
-            case .integer: .integer(17)
-            case .boolean: .boolean(true)
-            case .day: .day("2026-03-01")
-            case .integerList: .list([.integer(1), .integer(4)])
-            case .choice(let values): .text(values.last!)
-            }
-            return ReferralField(field.name, field.category, value)
-        }
-        return Referral(
-            id: UUID(), senderMessageID: UUID().uuidString.lowercased(), type: spec.type, sender: agency,
-            recipients: [AgencyID("jugendamt")!], createdAt: Date(timeIntervalSince1970: 1_767_600_000.125),
-            legalBasis: "§ 69 SGB X", purpose: "Zweck", consentReference: "EW-1", inReplyTo: "a-1", fields: fields)
-    }
-
     @Test func conformsForEveryReferralType() {
-        let samples = ReferralCatalogue.types.map(Self.sample)
+        let samples = ReferralCatalogue.types.map {
+            ReferralSamples.referral($0, from: Self.agency, to: AgencyID("jugendamt")!, createdAt: Date(timeIntervalSince1970: 1_767_600_000.125))
+        }
         let findings = AdapterConformance(adapter: adapter, agency: Self.agency, samples: samples).run()
         #expect(findings.isEmpty, "\(findings)")
     }
