@@ -18,6 +18,10 @@ public struct WeicheJSONAdapter: AgencyAdapter {
         if let single = try? decoder.decode(Referral.self, from: Data(item.bytes)) {
             return [decoded(single, from: agency, position: "")]
         }
+        if var receipt = try? decoder.decode(Receipt.self, from: Data(item.bytes)) {
+            receipt.from = agency
+            return [.receipt(receipt)]
+        }
         guard let array = try? decoder.decode([Lenient].self, from: Data(item.bytes)) else {
             return [.rejected(Rejection(reason: "not a referral or an array of referrals in JSON"))]
         }

@@ -13,7 +13,7 @@ struct GatewayEndToEndTests {
         let root: URL
         let configuration: GatewayConfiguration
 
-        init() throws {
+        init(recipientAdapter: String = "test-lines") throws {
             root = FileManager.default.temporaryDirectory.appendingPathComponent("weiche-e2e-\(UUID().uuidString)")
             for agency in ["massarbeit", "jugendamt"] {
                 for box in ["out", "in"] {
@@ -26,7 +26,7 @@ struct GatewayEndToEndTests {
                     { "id": "massarbeit", "name": "MaßArbeit", "adapter": "weiche-json",
                       "inbound": { "kind": "directory", "path": "\(root.path)/massarbeit/out" },
                       "outbound": { "kind": "directory", "path": "\(root.path)/massarbeit/in" } },
-                    { "id": "jugendamt", "name": "Jugendamt", "adapter": "test-lines",
+                    { "id": "jugendamt", "name": "Jugendamt", "adapter": "\(recipientAdapter)",
                       "inbound": { "kind": "directory", "path": "\(root.path)/jugendamt/out" },
                       "outbound": { "kind": "directory", "path": "\(root.path)/jugendamt/in" } }
                   ],
@@ -159,6 +159,43 @@ struct GatewayEndToEndTests {
             #expect(try setup.files("jugendamt/in").count == 1)
             let outcomes = try await pool.query("SELECT outcome FROM delivery_attempt ORDER BY attempt").map { try $0.decode(String.self, at: 0) }
             #expect(outcomes == ["retryable", "delivered"])
+        }
+    }
+
+    @Test func aRecipientsReceiptReturnsToTheSenderInItsFormat() async throws {
+        let setup = try Setup(recipientAdapter: "weiche-json")
+        defer { try? FileManager.default.removeItem(at: setup.root) }
+        try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            let gateway = setup.gateway(store: PipelineStore(pool: pool, clock: ManualClock()))
+            try setup.drop([referral(to: ["jugendamt"])], named: "a.json", from: "massarbeit")
+            _ = try await gateway.runOnce()
+            let messageID = try await pool.query("SELECT id FROM message").single().decode(UUID.self, at: 0)
+
+            // The Jugendamt's system rejects the referral and says why.
+            let receipt = Receipt(reference: messageID.uuidString.lowercased(), from: AgencyID("jugendamt")!, outcome: .rejected(code: "KEIN-BEDARF", reason: "Kind bereits versorgt"),
+                                  issuedAt: Date(timeIntervalSince1970: 1_767_700_000))
+            let encoder = JSONEncoder()
+            encoder.dateEncodingStrategy = .iso8601
+            try encoder.encode(receipt).write(to: setup.root.appendingPathComponent("jugendamt/out/receipt.json"))
+            // A receipt for a message the Jugendamt never received is refused.
+            var stray = receipt
+            stray.reference = UUID().uuidString
+            try encoder.encode(stray).write(to: setup.root.appendingPathComponent("jugendamt/out/stray.json"))
+
+            let report = try await gateway.runOnce()
+            #expect(report.delivered == 1, "the receipt went to the sender")
+            #expect(try setup.files("massarbeit/in") == ["receipt-\(messageID.uuidString.lowercased()).json"])
+            #expect(try setup.files("jugendamt/out/rejected") == ["stray.json", "stray.json.error.txt"])
+            let event = try await pool.query("""
+                SELECT agency, details ->> 'outcome', details ->> 'code' FROM pipeline_event WHERE message_id = \(messageID) AND kind = 'receipt'
+                """).single().decode((String, String, String).self)
+            #expect(event == ("jugendamt", "rejected", "KEIN-BEDARF"))
+
+            // The same receipt again changes nothing.
+            try encoder.encode(receipt).write(to: setup.root.appendingPathComponent("jugendamt/out/receipt-again.json"))
+            let again = try await gateway.runOnce()
+            #expect(again.delivered == 0)
+            #expect(try await pool.query("SELECT count(*) FROM pipeline_event WHERE kind = 'receipt'").single().decode(Int.self, at: 0) == 1)
         }
     }
 }

@@ -27,5 +27,6 @@ extension Migration {
     public static let all: [Migration] = [
         .v1Foundation,
         .v2Pipeline,
+        .v3Receipts,
     ]
 }

@@ -88,12 +88,14 @@ public struct Gateway: Sendable {
         }
 
         public var messages: [Message] = []
+        /// The Weiche message ids of the referrals receipted by receipts in the item.
+        public var receipts: [UUID] = []
         /// Parts that were rejected or recipients that were refused, with reasons.
         public var rejections: [Rejection] = []
 
         /// What to tell the channel: processed if anything was stored.
         public var outcome: InboundOutcome {
-            messages.isEmpty ? .rejected(rejections) : .processed(rejections: rejections)
+            messages.isEmpty && receipts.isEmpty ? .rejected(rejections) : .processed(rejections: rejections)
         }
     }
 
@@ -119,8 +121,15 @@ public struct Gateway: Sendable {
             switch part {
             case .rejected(let rejection):
                 result.rejections.append(rejection)
-            case .receipt:
-                result.rejections.append(Rejection(reason: "receipts are not processed yet"))
+            case .receipt(let receipt):
+                switch try await store.recordReceipt(receipt, actor: "ingest/\(worker)") {
+                case .recorded(let id), .duplicate(let id):
+                    result.receipts.append(id)
+                case .unknownReference:
+                    result.rejections.append(Rejection(
+                        position: "receipt", field: "reference",
+                        reason: "no referral delivered to \(agency.id) has this Weiche message id"))
+                }
             case .referral(let referral):
                 let position = "message \(referral.senderMessageID)"
                 guard referral.sender == agency.id else {
@@ -172,7 +181,6 @@ public struct Gateway: Sendable {
 
     /// One delivery attempt: encode for the recipient, hand to its channel.
     func attempt(_ claim: PipelineStore.Claim) async -> DeliveryOutcome {
-        guard let content = claim.content else { return .permanentFailure("the payload was erased") }
         guard let agency = configuration.agency(claim.recipient) else {
             return .permanentFailure("agency \(claim.recipient) is no longer configured")
         }
@@ -184,7 +192,13 @@ public struct Gateway: Sendable {
         }
         let document: OutboundDocument
         do {
-            document = try adapter.encode(content)
+            if let receipt = claim.receipt {
+                document = try adapter.encode(receipt)
+            } else if let content = claim.content {
+                document = try adapter.encode(content)
+            } else {
+                return .permanentFailure("the payload was erased")
+            }
         } catch {
             return .permanentFailure("the \(agency.adapter) adapter could not encode it: \(error.reason)")
         }

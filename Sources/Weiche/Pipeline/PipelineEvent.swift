@@ -19,6 +19,8 @@ public enum PipelineEventKind: String, Sendable, CaseIterable {
     case failed
     /// A worker's lease expired and the delivery was claimed again.
     case leaseExpired = "lease-expired"
+    /// A recipient accepted or rejected a delivered referral (outcome, code, reason).
+    case receipt
     /// A gateway started with a configuration (its SHA-256).
     case configurationApplied = "configuration-applied"
 }

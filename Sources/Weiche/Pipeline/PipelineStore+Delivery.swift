@@ -10,8 +10,11 @@ extension PipelineStore {
         public var recipient: AgencyID
         /// This attempt's number, from 1.
         public var attempt: Int
-        /// The referral minimised for the recipient; `nil` if its payload was erased.
+        /// The referral minimised for the recipient; `nil` if its payload was erased, or if
+        /// this delivery carries a receipt.
         public var content: Referral?
+        /// The receipt this delivery carries back to the referral's sender, if it is one.
+        public var receipt: Receipt?
         public var worker: String
         public var claimedAt: Date
     }
@@ -40,12 +43,12 @@ extension PipelineStore {
                 SET state = 'delivering', attempts = d.attempts + 1, lease_owner = \(worker), lease_expires_at = \(expires)
                 FROM previous p
                 WHERE d.id = p.id
-                RETURNING d.id, d.message_id, d.recipient, d.attempts, d.content, p.previous_state, p.previous_owner
+                RETURNING d.id, d.message_id, d.recipient, d.attempts, d.content, p.previous_state, p.previous_owner, d.receipt
                 """)
             var claims: [Claim] = []
             for row in rows {
-                let (id, message, recipient, attempts, content, previousState, previousOwner) = try row.decode(
-                    (UUID, UUID, String, Int, PostgresJSON<Referral>?, String, String?).self)
+                let (id, message, recipient, attempts, content, previousState, previousOwner, receipt) = try row.decode(
+                    (UUID, UUID, String, Int, PostgresJSON<Referral>?, String, String?, PostgresJSON<Receipt>?).self)
                 guard let recipientID = AgencyID(recipient) else { continue }
                 if previousState == "delivering" {
                     try await record(.leaseExpired, message: message, agency: recipientID, actor: worker, at: now, on: connection, details: [
@@ -54,7 +57,7 @@ extension PipelineStore {
                 }
                 claims.append(Claim(
                     deliveryID: id, messageID: message, recipient: recipientID, attempt: attempts,
-                    content: content?.value, worker: worker, claimedAt: now))
+                    content: content?.value, receipt: receipt?.value, worker: worker, claimedAt: now))
             }
             return claims
         }

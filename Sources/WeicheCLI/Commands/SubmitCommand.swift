@@ -50,6 +50,8 @@ struct SubmitCommand: Command {
         }
         var file: String
         var messages: [Message]
+        /// Weiche message ids of the referrals receipted by receipts in the file.
+        var receipts: [String] = []
         var rejections: [String]
     }
 
@@ -76,6 +78,7 @@ struct SubmitCommand: Command {
                     messages: ingested.messages.map {
                         .init(senderMessageId: $0.senderMessageID, messageId: $0.messageID.uuidString.lowercased(), duplicate: $0.duplicate)
                     },
+                    receipts: ingested.receipts.map { $0.uuidString.lowercased() },
                     rejections: ingested.rejections.map(\.description)))
             }
         } catch {
@@ -90,11 +93,14 @@ struct SubmitCommand: Command {
                 for message in result.messages {
                     context.print("\(result.file): \(message.messageId)\(message.duplicate ? " (repeat, stored before)" : "") ← \(message.senderMessageId)")
                 }
+                for receipted in result.receipts {
+                    context.print("\(result.file): receipt for \(receipted) recorded")
+                }
                 for rejection in result.rejections {
                     context.print("\(result.file): rejected: \(rejection)")
                 }
             }
         }
-        if results.contains(where: { $0.messages.isEmpty }) { throw StatusReported(code: .failure) }
+        if results.contains(where: { $0.messages.isEmpty && $0.receipts.isEmpty }) { throw StatusReported(code: .failure) }
     }
 }

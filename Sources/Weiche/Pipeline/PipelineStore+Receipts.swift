@@ -1,0 +1,46 @@
+import Foundation
+import WeicheCore
+import WeichePostgres
+
+extension PipelineStore {
+    /// What became of a receipt handed to ``recordReceipt(_:actor:)``.
+    public enum ReceiptOutcome: Sendable, Equatable {
+        /// Recorded, and queued for delivery to the referral's sender.
+        case recorded(messageID: UUID)
+        /// The same receipt was recorded before.
+        case duplicate(messageID: UUID)
+        /// No referral delivered to the receipt's issuer has that Weiche message id.
+        case unknownReference
+    }
+
+    /// Records a recipient's receipt for a referral it was delivered, and queues the receipt for
+    /// delivery to the referral's sender, in one transaction.
+    public func recordReceipt(_ receipt: Receipt, actor: String) async throws -> ReceiptOutcome {
+        guard let messageID = UUID(uuidString: receipt.reference) else { return .unknownReference }
+        let now = clock.now()
+        return try await pool.withTransaction { connection in
+            let found = try await connection.query("""
+                SELECT m.sender FROM message m JOIN delivery d ON d.message_id = m.id AND d.kind = 'referral'
+                WHERE m.id = \(messageID) AND d.recipient = \(receipt.from.rawValue)
+                """)
+            guard let row = found.first, let sender = AgencyID(try row.decode(String.self, at: 0)) else { return .unknownReference }
+            let inserted = try await connection.query("""
+                INSERT INTO delivery (id, message_id, recipient, state, due_at, created_at, kind, receipt_from, receipt)
+                VALUES (\(UUID()), \(messageID), \(sender.rawValue), 'pending', \(now), \(now), 'receipt', \(receipt.from.rawValue),
+                        \(PostgresJSON(receipt)))
+                ON CONFLICT DO NOTHING
+                """)
+            guard inserted.affectedRows == 1 else { return .duplicate(messageID: messageID) }
+            var details = ["to": sender.rawValue]
+            switch receipt.outcome {
+            case .accepted: details["outcome"] = "accepted"
+            case .rejected(let code, let reason):
+                details["outcome"] = "rejected"
+                details["code"] = code
+                details["reason"] = reason
+            }
+            try await record(.receipt, message: messageID, agency: receipt.from, actor: actor, at: now, on: connection, details: details)
+            return .recorded(messageID: messageID)
+        }
+    }
+}
