@@ -115,6 +115,17 @@ struct GatewayCommandTests {
             #expect(recipients?.first?["delivered"] as? Int == 1)
             #expect(recipients?.first?["pending"] as? Int == 0)
 
+            let shown = try await WeicheBinary.run(["messages", "show", messageID], environment: env)
+            #expect(shown.status == 0, "\(shown.output)")
+            #expect(shown.output.contains("to jugendamt: delivered, 1 attempt"))
+            #expect(shown.output.contains("removed: person.phone (contact)"))
+            #expect(!shown.output.contains("0151 1234"), "no payload")
+            let unknown404 = try await WeicheBinary.run(["messages", "show", UUID().uuidString], environment: env)
+            #expect(unknown404.status == 1)
+            #expect(unknown404.lines.count == 1)
+            let malformed = try await WeicheBinary.run(["messages", "show", "not-an-id"], environment: env)
+            #expect(malformed.status == 2)
+
             let again = try await WeicheBinary.run(["submit", "--from", "massarbeit", file.path], environment: env)
             #expect(again.output.contains("repeat, stored before"))
             let unknown = try await WeicheBinary.run(["submit", "--from", "nobody", file.path], environment: env)

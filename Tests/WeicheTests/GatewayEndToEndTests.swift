@@ -191,11 +191,56 @@ struct GatewayEndToEndTests {
                 """).single().decode((String, String, String).self)
             #expect(event == ("jugendamt", "rejected", "KEIN-BEDARF"))
 
+            // The message's record shows the receipt, the answer's delivery to the sender, and no payload.
+            let detail = try #require(try await PipelineStore(pool: pool).messageDetail(messageID))
+            #expect(detail.events.map(\.kind) == ["received", "routed", "minimised", "attempted", "delivered", "receipt", "attempted", "delivered"])
+            #expect(detail.deliveries.map { "\($0.kind) \($0.recipient) \($0.state)" } == ["referral jugendamt delivered", "receipt massarbeit delivered"])
+            #expect(detail.events.first { $0.kind == "minimised" }?.details["removed"] == "details.employer (employment)")
+            let json = String(decoding: try JSONEncoder().encode(detail), as: UTF8.self)
+            #expect(!json.contains("Muster") && !json.contains("Bäckerei"), "metadata only")
+
             // The same receipt again changes nothing.
             try encoder.encode(receipt).write(to: setup.root.appendingPathComponent("jugendamt/out/receipt-again.json"))
             let again = try await gateway.runOnce()
             #expect(again.delivered == 0)
             #expect(try await pool.query("SELECT count(*) FROM pipeline_event WHERE kind = 'receipt'").single().decode(Int.self, at: 0) == 1)
+        }
+    }
+
+    @Test func answersAndQuestionsShowAsOneConversation() async throws {
+        let setup = try Setup(recipientAdapter: "weiche-json")
+        defer { try? FileManager.default.removeItem(at: setup.root) }
+        let json = #"""
+            { "agencies": [
+                { "id": "massarbeit", "name": "M", "adapter": "weiche-json", "outbound": { "kind": "directory", "path": "/tmp" } },
+                { "id": "jugendamt", "name": "J", "adapter": "weiche-json", "outbound": { "kind": "directory", "path": "/tmp" } } ],
+              "routes": [
+                { "from": "massarbeit", "type": "kinderbetreuung.anfrage", "to": "jugendamt", "legalBasis": "b", "purpose": "p", "categories": ["identity", "family"] },
+                { "from": "jugendamt", "type": "kinderbetreuung.ergebnis", "to": "massarbeit", "legalBasis": "b", "purpose": "p", "categories": ["identity", "family"] } ] }
+            """#
+        let configuration = try GatewayConfiguration.load(Array(json.utf8), knownAdapters: [WeicheJSONAdapter.name])
+        try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            let store = PipelineStore(pool: pool, clock: ManualClock())
+            let policy = Policy(configuration: configuration)
+            let question = referral(to: ["jugendamt"])
+            guard case .stored(let questionID, _) = try await store.ingest(question, decisions: policy.evaluate(question), actor: "t") else {
+                Issue.record("question not stored")
+                return
+            }
+            var answer = referral(to: ["massarbeit"], type: "kinderbetreuung.ergebnis")
+            answer.sender = AgencyID("jugendamt")!
+            answer.inReplyTo = questionID.uuidString.uppercased()
+            guard case .stored(let answerID, _) = try await store.ingest(answer, decisions: policy.evaluate(answer), actor: "t") else {
+                Issue.record("answer not stored")
+                return
+            }
+            let questionDetail = try #require(try await store.messageDetail(questionID))
+            #expect(questionDetail.conversation.map(\.id) == [answerID])
+            #expect(questionDetail.conversation.first?.relation == "answered by")
+            let answerDetail = try #require(try await store.messageDetail(answerID))
+            #expect(answerDetail.conversation.map(\.id) == [questionID])
+            #expect(answerDetail.conversation.first?.relation == "answers")
+            #expect(try await store.messageDetail(UUID()) == nil)
         }
     }
 }

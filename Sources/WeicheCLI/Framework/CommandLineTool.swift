@@ -15,6 +15,7 @@ enum CommandLineTool {
         ServeCommand.self,
         SubmitCommand.self,
         StatusCommand.self,
+        MessagesShowCommand.self,
     ]
 
     static func run(_ arguments: [String], context: CommandContext) async -> ExitCode {
@@ -78,6 +79,7 @@ enum CommandLineTool {
             switch error.code {
             case .databaseUnavailable, .schemaMismatch: return (error.message, .databaseUnavailable)
             case .invalidConfiguration, .invalidInput: return (error.message, .usage)
+            case .notFound: return (error.message, .failure)
             default: return (error.message, .failure)
             }
         case let error as UsageError:
