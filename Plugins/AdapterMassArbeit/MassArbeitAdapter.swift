@@ -101,13 +101,7 @@ public struct MassArbeitAdapter: AgencyAdapter {
             "issuedAt": Self.timestamp(receipt.issuedAt),
         ]
         if let id = receipt.senderMessageID { object["messageId"] = id }
-        switch receipt.outcome {
-        case .accepted: object["outcome"] = "accepted"
-        case .rejected(let code, let reason):
-            object["outcome"] = "rejected"
-            object["code"] = code
-            object["reason"] = reason
-        }
+        for (key, value) in receipt.outcome.entries { object[key] = value }
         return OutboundDocument(bytes: try Self.serialize(object), fileName: "receipt-\(receipt.reference).json", contentType: "application/json")
     }
 

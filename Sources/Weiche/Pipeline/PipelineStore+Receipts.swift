@@ -31,14 +31,7 @@ extension PipelineStore {
                 ON CONFLICT DO NOTHING
                 """)
             guard inserted.affectedRows == 1 else { return .duplicate(messageID: messageID) }
-            var details = ["to": sender.rawValue]
-            switch receipt.outcome {
-            case .accepted: details["outcome"] = "accepted"
-            case .rejected(let code, let reason):
-                details["outcome"] = "rejected"
-                details["code"] = code
-                details["reason"] = reason
-            }
+            let details = receipt.outcome.entries.merging(["to": sender.rawValue]) { first, _ in first }
             try await record(.receipt, message: messageID, agency: receipt.from, actor: actor, at: now, on: connection, details: details)
             return .recorded(messageID: messageID)
         }

@@ -7,6 +7,15 @@ public struct Receipt: Hashable, Sendable, Codable {
         case accepted
         /// Rejected, with the recipient's reason code and its text (no personal data).
         case rejected(code: String, reason: String)
+
+        /// `outcome` (`accepted` or `rejected`), and for a rejection `code` and `reason`: for
+        /// records and simple formats.
+        public var entries: [String: String] {
+            switch self {
+            case .accepted: ["outcome": "accepted"]
+            case .rejected(let code, let reason): ["outcome": "rejected", "code": code, "reason": reason]
+            }
+        }
     }
 
     /// The message the receipt is about, as the recipient knows it (Weiche's message id).
