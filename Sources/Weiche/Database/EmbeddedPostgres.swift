@@ -64,10 +64,16 @@ public struct EmbeddedPostgres: Sendable {
 
     /// The cluster's state, read from its data directory and the running processes.
     public func state() async throws -> State {
+        try await state(binaries: nil)
+    }
+
+    /// The state, with the server programs already located (`nil`: locate them if needed).
+    private func state(binaries known: PostgresBinaries?) async throws -> State {
         guard FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("PG_VERSION").path) else {
             return .notCreated
         }
-        let binaries = try await PostgresBinaries.locate()
+        let binaries: PostgresBinaries
+        if let known { binaries = known } else { binaries = try await PostgresBinaries.locate() }
         let outcome = try await run(binaries.pgCtl, ["status", "-D", dataDirectory.path])
         guard outcome.succeeded,
             let pidText = try? String(contentsOf: dataDirectory.appendingPathComponent("postmaster.pid"), encoding: .utf8),
@@ -79,13 +85,17 @@ public struct EmbeddedPostgres: Sendable {
     /// Creates the cluster if there is none, starts it if it is stopped, and returns how to
     /// connect to it. Safe to call from several processes at once: one creates and starts, the
     /// others wait for it and reuse the running server.
-    public func start() async throws -> PostgresConfiguration {
+    ///
+    /// - Parameter announceCreation: called, with the cluster directory, just before a new
+    ///   cluster is created (which takes a few seconds), so a caller can say so.
+    public func start(announceCreation: (URL) -> Void = { _ in }) async throws -> PostgresConfiguration {
         try await prepareDirectories()
         try await withFileLock(clusterDirectory.appendingPathComponent("lock")) {
             let binaries = try await PostgresBinaries.locate()
-            switch try await state() {
+            switch try await state(binaries: binaries) {
             case .running: break
             case .notCreated:
+                announceCreation(clusterDirectory)
                 try await create(binaries)
                 try await launch(binaries)
             case .stopped:
@@ -101,8 +111,8 @@ public struct EmbeddedPostgres: Sendable {
     /// Returns `false` if it was not running.
     @discardableResult
     public func stop() async throws -> Bool {
-        guard case .running = try await state() else { return false }
         let binaries = try await PostgresBinaries.locate()
+        guard case .running = try await state(binaries: binaries) else { return false }
         let outcome = try await run(binaries.pgCtl, ["stop", "-D", dataDirectory.path, "-m", "fast", "-w", "-t", "60"])
         guard outcome.succeeded else {
             throw WeicheError(.system, "could not stop the embedded PostgreSQL: \(outcome.output.oneLine) (log: \(logFile.path))")

@@ -42,10 +42,9 @@ struct CommandContext {
         case .external(let external):
             configuration = external
         case .embedded(let embedded):
-            if case .notCreated = try await embedded.state() {
-                note("Creating Weiche's embedded PostgreSQL in \(embedded.clusterDirectory.path) (first run; takes a few seconds)…")
+            configuration = try await embedded.start { directory in
+                note("Creating Weiche's embedded PostgreSQL in \(directory.path) (first run; takes a few seconds)…")
             }
-            configuration = try await embedded.start()
         }
         let pool = PostgresConnectionPool(configuration: configuration, maxConnections: maxConnections)
         // Connect once now, so that an unreachable server is reported before any work starts.
