@@ -51,9 +51,12 @@ let package = Package(
         .target(
             name: "AdapterAuslaenderbehoerde", dependencies: ["WeicheCore"], path: "Plugins/AdapterAuslaenderbehoerde",
             swiftSettings: swiftSettings),
+        .target(name: "AdapterFHIR", dependencies: ["WeicheCore"], path: "Plugins/AdapterFHIR", swiftSettings: swiftSettings),
         .executableTarget(
             name: "WeicheCLI",
-            dependencies: ["Weiche", "WeichePostgres", "WeicheCore", "AdapterWeicheJSON", "AdapterMassArbeit", "AdapterJugendamt", "AdapterAuslaenderbehoerde"],
+            dependencies: ["Weiche", "WeichePostgres", "WeicheCore", "AdapterWeicheJSON", "AdapterMassArbeit", "AdapterJugendamt", "AdapterAuslaenderbehoerde",
+                "AdapterFHIR",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -95,6 +98,13 @@ let package = Package(
             name: "AdapterAuslaenderbehoerdeTests",
             dependencies: ["AdapterAuslaenderbehoerde", "WeicheTesting"],
             path: "Tests/AdapterAuslaenderbehoerdeTests",
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AdapterFHIRTests",
+            dependencies: ["AdapterFHIR", "WeicheTesting"],
+            path: "Tests/AdapterFHIRTests",
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),

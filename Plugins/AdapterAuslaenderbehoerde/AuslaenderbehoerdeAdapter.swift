@@ -107,7 +107,8 @@ public struct AuslaenderbehoerdeAdapter: AgencyAdapter {
         let referral = Referral(
             id: head.value("weicheUUID").flatMap(UUID.init(uuidString:)), senderMessageID: id, type: type, sender: agency,
             recipients: [recipient], createdAt: created, legalBasis: legalBasis, purpose: root.value("zweck") ?? "",
-            consentReference: root.value("einwilligung"), inReplyTo: head.value("referenzUUID"), fields: fields)
+            consentReference: root.value("einwilligung"), inReplyTo: head.value("referenzUUID"), notice: root.value("hinweis"),
+            fields: fields)
         if let problem = ReferralCatalogue.problems(in: referral).first {
             let element = (Self.personElements.map { ("person/\($0.element)", $0.field) } + Self.caseElements.map { ($0.element, $0.field) }
                 + content.map { ("inhalt/\($0.element)", $0.field) }).first { $0.1 == problem.field }?.0 ?? problem.field ?? ""
@@ -155,7 +156,7 @@ public struct AuslaenderbehoerdeAdapter: AgencyAdapter {
         xml += "<leser>" + element("kennung", referral.recipients[0].rawValue) + "</leser>"
         xml += element("referenzUUID", referral.inReplyTo) + "</nachrichtenkopf>"
         xml += element("rechtsgrundlage", referral.legalBasis) + element("zweck", referral.purpose.isEmpty ? nil : referral.purpose)
-        xml += element("einwilligung", referral.consentReference)
+        xml += element("einwilligung", referral.consentReference) + element("hinweis", referral.notice)
         xml += "<person>" + Self.personElements.map { element($0.element, text($0.field)) }.joined() + "</person>"
         xml += Self.caseElements.map { element($0.element, text($0.field)) }.joined()
         xml += "<inhalt>" + content.map { element($0.element, text($0.field)) }.joined() + "</inhalt></nachricht>\n"

@@ -18,6 +18,7 @@ extension JugendamtAdapter {
         ]
         if let consent = referral.consentReference { row["Einwilligung"] = consent }
         if let reply = referral.inReplyTo { row["Bezug"] = reply }
+        if let notice = referral.notice { row["Hinweis"] = notice }
         for field in referral.fields {
             guard let column = (Self.subjectColumns + columns).first(where: { $0.field == field.name }) else { continue }
             row[column.header] = Self.text(field.value)

@@ -23,7 +23,7 @@ public struct JugendamtAdapter: AgencyAdapter {
 
     /// Envelope columns, in file order. The first eight are required in every file.
     static let required = ["Vorgangsnummer", "Nachrichtentyp", "Empfaenger", "Erstellt", "Name", "Vorname", "Geburtsdatum", "Rechtsgrundlage"]
-    static let envelopeHeaders = required + ["Aktenzeichen", "Bezug", "Einwilligung", "Zweck", "WeicheId", "Absender"]
+    static let envelopeHeaders = required + ["Aktenzeichen", "Bezug", "Einwilligung", "Zweck", "WeicheId", "Absender", "Hinweis"]
 
     /// Subject columns besides Name, Vorname, Geburtsdatum.
     static let subjectColumns = [
@@ -145,7 +145,7 @@ public struct JugendamtAdapter: AgencyAdapter {
         let referral = Referral(
             id: value("WeicheId").flatMap(UUID.init(uuidString:)), senderMessageID: value("Vorgangsnummer")!, type: type, sender: agency,
             recipients: recipients, createdAt: created, legalBasis: value("Rechtsgrundlage")!, purpose: value("Zweck") ?? "",
-            consentReference: value("Einwilligung"), inReplyTo: value("Bezug"), fields: fields)
+            consentReference: value("Einwilligung"), inReplyTo: value("Bezug"), notice: value("Hinweis"), fields: fields)
         if let problem = ReferralCatalogue.problems(in: referral).first {
             let column = (Self.subjectColumns + columns).first { $0.field == problem.field }?.header ?? problem.field
             return .failure(Rejection(position: row, field: column, reason: problem.reason))

@@ -13,7 +13,7 @@ extension MassArbeitAdapter {
 
         static let referralKeys: Set<String> = [
             "schema", "messageId", "weicheMessageId", "from", "createdAt", "type", "to", "caseNumber", "caseworker",
-            "legalBasis", "purpose", "consentRef", "inReplyTo", "person", "details",
+            "legalBasis", "purpose", "consentRef", "inReplyTo", "notice", "person", "details",
         ]
 
         mutating func referral(_ object: [String: JSONValue], from agency: AgencyID) -> Referral? {
@@ -31,6 +31,7 @@ extension MassArbeitAdapter {
             let purpose = string(object, "purpose", required: true)
             let consent = string(object, "consentRef", required: false)
             let inReplyTo = string(object, "inReplyTo", required: false)
+            let notice = string(object, "notice", required: false)
             let weicheID = string(object, "weicheMessageId", required: false).flatMap(UUID.init(uuidString:))
             var values: [String: FieldValue] = [:]
             if let caseNumber = string(object, "caseNumber", required: false) { values["caseNumber"] = .text(caseNumber) }
@@ -50,7 +51,7 @@ extension MassArbeitAdapter {
             for name in values.keys.sorted() { problem(name, "not a field of \(type)") }
             return Referral(
                 id: weicheID, senderMessageID: messageID, type: type, sender: agency, recipients: recipients, createdAt: createdAt,
-                legalBasis: legalBasis, purpose: purpose, consentReference: consent, inReplyTo: inReplyTo, fields: fields)
+                legalBasis: legalBasis, purpose: purpose, consentReference: consent, inReplyTo: inReplyTo, notice: notice, fields: fields)
         }
 
         mutating func receipt(_ object: [String: JSONValue], from agency: AgencyID) -> Receipt? {

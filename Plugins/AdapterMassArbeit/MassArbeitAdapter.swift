@@ -88,6 +88,7 @@ public struct MassArbeitAdapter: AgencyAdapter {
         ]
         if let consent = referral.consentReference { object["consentRef"] = consent }
         if let reply = referral.inReplyTo { object["inReplyTo"] = reply }
+        if let notice = referral.notice { object["notice"] = notice }
         for field in referral.fields {
             let path = field.name.split(separator: ".").map(String.init)
             Self.insert(Self.json(field.value), at: path[...], into: &object)

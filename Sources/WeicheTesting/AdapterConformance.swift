@@ -46,6 +46,11 @@ public struct AdapterConformance: Sendable {
             findings += checkRoundTrip(sample)
             findings += checkTruncations(sample)
         }
+        // A route's notice (purpose binding, § 78 SGB X) must travel with every delivery.
+        if var noticed = samples.first {
+            noticed.notice = "Zweckbindung nach § 78 SGB X: nur für den übermittelten Zweck"
+            findings += checkRoundTrip(noticed).map { Finding(check: "notice: \($0.check)", detail: $0.detail) }
+        }
         return findings
     }
 

@@ -19,7 +19,7 @@ public struct TestLinesAdapter: AgencyAdapter {
     }
 
     private static let header = "weiche-lines/1"
-    private static let keys = ["id", "senderMessageID", "type", "recipients", "createdAt", "legalBasis", "purpose", "consentReference", "inReplyTo"]
+    private static let keys = ["id", "senderMessageID", "type", "recipients", "createdAt", "legalBasis", "purpose", "consentReference", "inReplyTo", "notice"]
 
     public func decode(_ item: InboundItem, from agency: AgencyID) -> [DecodedItem] {
         guard let text = String(validating: item.bytes, as: UTF8.self) else {
@@ -77,7 +77,8 @@ public struct TestLinesAdapter: AgencyAdapter {
         return [.referral(Referral(
             id: value("id", UUID.self), senderMessageID: senderMessageID, type: type, sender: agency, recipients: recipients,
             createdAt: Date(timeIntervalSince1970: created), legalBasis: legalBasis, purpose: purpose,
-            consentReference: value("consentReference", String.self), inReplyTo: value("inReplyTo", String.self), fields: fields))]
+            consentReference: value("consentReference", String.self), inReplyTo: value("inReplyTo", String.self),
+            notice: value("notice", String.self), fields: fields))]
     }
 
     public func encode(_ referral: Referral) throws(Rejection) -> OutboundDocument {
@@ -97,6 +98,7 @@ public struct TestLinesAdapter: AgencyAdapter {
         lines.append("purpose \(json(referral.purpose))")
         if let consent = referral.consentReference { lines.append("consentReference \(json(consent))") }
         if let reply = referral.inReplyTo { lines.append("inReplyTo \(json(reply))") }
+        if let notice = referral.notice { lines.append("notice \(json(notice))") }
         lines += referral.fields.map { "field \(json($0))" }
         return OutboundDocument(
             bytes: Array((lines.joined(separator: "\n") + "\n").utf8), fileName: "\(id.uuidString.lowercased()).txt",

@@ -36,6 +36,24 @@ struct PolicyTests {
         #expect(allowed.referral.recipients == [AgencyID("gesundheitsamt")!])
     }
 
+    @Test func theRoutesNoticeTravelsAndASendersOwnIsReplaced() throws {
+        var counselling = referral(
+            "beratung.zuweisung", from: "massarbeit", to: ["psychosoziale-beratung"], consent: "EW-2", fields: healthFields)
+        counselling.notice = "a notice the sender made up"
+        guard case .allowed(let allowed) = policy.evaluate(counselling, for: AgencyID("psychosoziale-beratung")!) else {
+            Issue.record("expected the referral to be allowed")
+            return
+        }
+        #expect(allowed.referral.notice == "Zweckbindung nach § 78 SGB X")
+        var childcare = referral("kinderbetreuung.anfrage", from: "massarbeit", to: ["jugendamt"], fields: [])
+        childcare.notice = "a notice the sender made up"
+        guard case .allowed(let plain) = policy.evaluate(childcare, for: AgencyID("jugendamt")!) else {
+            Issue.record("expected the referral to be allowed")
+            return
+        }
+        #expect(plain.referral.notice == nil, "a route without a notice sends none")
+    }
+
     @Test func diagnosesNeverReachTheJobCentre() throws {
         let result = referral(
             "gesundheit.begutachtung-ergebnis", from: "gesundheitsamt", to: ["massarbeit"],

@@ -75,6 +75,7 @@ public struct Policy: Sendable {
         // The route's wording is what travels, so that every delivery states the configured basis.
         delivered.legalBasis = route.legalBasis
         delivered.purpose = route.purpose
+        delivered.notice = route.notice
         return .allowed(Allowed(recipient: recipient, route: route, referral: delivered, minimisation: minimisation))
     }
 }

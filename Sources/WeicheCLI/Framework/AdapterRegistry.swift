@@ -1,4 +1,5 @@
 import AdapterAuslaenderbehoerde
+import AdapterFHIR
 import AdapterJugendamt
 import AdapterMassArbeit
 import AdapterWeicheJSON
@@ -12,6 +13,7 @@ enum AdapterRegistry {
         MassArbeitAdapter(),
         JugendamtAdapter(),
         AuslaenderbehoerdeAdapter(),
+        FHIRAdapter(),
     ]
 
     static var names: Set<String> { Set(adapters.map { type(of: $0).name }) }

@@ -25,13 +25,17 @@ public struct Referral: Hashable, Sendable, Codable {
     /// The message this one answers: the Weiche message id or the sender message id of a
     /// referral the sender received.
     public var inReplyTo: String?
+    /// A notice the route attaches to every delivery to this recipient, e.g. the purpose
+    /// binding of § 78 SGB X for a recipient that is not a public body. Set by policy from the
+    /// configuration, never taken from the sender.
+    public var notice: String?
     /// The content, in the order the adapter read it.
     public var fields: [ReferralField]
 
     public init(
         id: UUID? = nil, senderMessageID: String, type: ReferralType, sender: AgencyID, recipients: [AgencyID],
         createdAt: Date, legalBasis: String, purpose: String, consentReference: String? = nil,
-        inReplyTo: String? = nil, fields: [ReferralField]
+        inReplyTo: String? = nil, notice: String? = nil, fields: [ReferralField]
     ) {
         self.id = id
         self.senderMessageID = senderMessageID
@@ -43,6 +47,7 @@ public struct Referral: Hashable, Sendable, Codable {
         self.purpose = purpose
         self.consentReference = consentReference
         self.inReplyTo = inReplyTo
+        self.notice = notice
         self.fields = fields
     }
 
