@@ -75,12 +75,38 @@ struct GatewayCommandTests {
         let result = try await WeicheBinary.run(["config", "check", broken])
         #expect(result.status == 1)
         #expect(result.output.contains("$.agencies[0].id"))
-        #expect(result.output.contains("$.agencies[0].adapter: unknown adapter 'nope' (known: abh-xml, jugendamt-csv, massarbeit-json, weiche-json)"))
+        #expect(result.output.contains("$.agencies[0].adapter: unknown adapter 'nope' (known: abh-xml, fhir-r4, jugendamt-csv, massarbeit-json, weiche-json)"))
         #expect(result.output.contains("$.routes[0].type: is missing"))
 
         let missing = try await WeicheBinary.run(["config", "check", "/nonexistent.json"])
         #expect(missing.status == 2)
         #expect(missing.lines.count == 1)
+    }
+
+    /// Deploy/weiche.example.json configures every flow of the domain, passes `config check`,
+    /// and is exactly what `weiche config example` prints (so the two cannot drift apart).
+    @Test func theDeployedExampleConfiguresEveryFlowAndPassesTheCheck() async throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Deploy/weiche.example.json")
+        let checked = try await WeicheBinary.run(["config", "check", file.path])
+        #expect(checked.status == 0, "\(checked.output)")
+        #expect(checked.output.contains("valid — 5 agencies, 9 routes"))
+        let printed = try await WeicheBinary.run(["config", "example"])
+        #expect(printed.status == 0)
+        #expect(printed.output == String(decoding: try Data(contentsOf: file), as: UTF8.self),
+                "regenerate it: swift run weiche config example > Deploy/weiche.example.json")
+        let configuration = try GatewayConfiguration.load([UInt8](try Data(contentsOf: file)), knownAdapters: ["massarbeit-json", "abh-xml", "jugendamt-csv", "fhir-r4"])
+        let flows = Set(configuration.routes.map { "\($0.from) \($0.type) \($0.to)" })
+        #expect(flows == [
+            "massarbeit kinderbetreuung.anfrage jugendamt", "jugendamt kinderbetreuung.ergebnis massarbeit",
+            "massarbeit aufenthalt.auskunft-anfrage auslaenderbehoerde", "auslaenderbehoerde aufenthalt.auskunft massarbeit",
+            "auslaenderbehoerde integrationskurs.verpflichtung massarbeit", "massarbeit gesundheit.begutachtung-auftrag gesundheitsamt",
+            "gesundheitsamt gesundheit.begutachtung-ergebnis massarbeit", "massarbeit beratung.zuweisung psychosoziale-beratung",
+            "jugendamt uebergang.jugendberufshilfe massarbeit",
+        ])
+        let result = try #require(configuration.routes.first { $0.type.rawValue == "gesundheit.begutachtung-ergebnis" })
+        #expect(!result.categories.contains(.health), "diagnoses never reach the job centre")
+        #expect(configuration.routes.first { $0.type.rawValue == "beratung.zuweisung" }?.notice?.contains("§ 78 SGB X") == true)
     }
 
     @Test func submitServeOnceAndStatus() async throws {

@@ -12,6 +12,7 @@ enum CommandLineTool {
         DatabaseStartCommand.self,
         DatabaseStopCommand.self,
         ConfigCheckCommand.self,
+        ConfigExampleCommand.self,
         ServeCommand.self,
         SubmitCommand.self,
         StatusCommand.self,
