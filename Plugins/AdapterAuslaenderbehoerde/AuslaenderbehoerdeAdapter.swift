@@ -123,14 +123,16 @@ public struct AuslaenderbehoerdeAdapter: AgencyAdapter {
             return .rejected(Rejection(field: "zeitpunkt", reason: "must be an ISO 8601 time with milliseconds and offset"))
         }
         if root.name == "quittung" {
-            return .receipt(Receipt(reference: reference, from: agency, senderMessageID: root.value("nachrichtenUUID"), outcome: .accepted, issuedAt: time))
+            return .receipt(Receipt(reference: reference, from: agency, senderMessageID: root.value("nachrichtenUUID"), outcome: .accepted, issuedAt: time,
+                                    referralSenderMessageID: root.value("bezugNachrichtenUUID")))
         }
         guard let reason = root.child("grund"), let code = reason.attributes["code"], !code.isEmpty else {
             return .rejected(Rejection(field: "grund", reason: "needs a code attribute and a text"))
         }
         let text = reason.text.trimmingCharacters(in: .whitespacesAndNewlines)
         return .receipt(Receipt(reference: reference, from: agency, senderMessageID: root.value("nachrichtenUUID"),
-                                outcome: .rejected(code: code, reason: text), issuedAt: time))
+                                outcome: .rejected(code: code, reason: text), issuedAt: time,
+                                referralSenderMessageID: root.value("bezugNachrichtenUUID")))
     }
 
     // MARK: - Encoding
@@ -167,6 +169,7 @@ public struct AuslaenderbehoerdeAdapter: AgencyAdapter {
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         let body = "<referenzUUID>\(xmlEscape(receipt.reference))</referenzUUID><zeitpunkt>\(Self.formatTime(receipt.issuedAt))</zeitpunkt>"
             + (receipt.senderMessageID.map { "<nachrichtenUUID>\(xmlEscape($0))</nachrichtenUUID>" } ?? "")
+            + (receipt.referralSenderMessageID.map { "<bezugNachrichtenUUID>\(xmlEscape($0))</bezugNachrichtenUUID>" } ?? "")
         switch receipt.outcome {
         case .accepted:
             xml += "<quittung xmlns=\"\(Self.namespace)\">\(body)</quittung>\n"

@@ -419,7 +419,14 @@ extension FHIRAdapter {
             case nil: break
             }
             guard problems.isEmpty, let reference, let issuedAt, let outcome else { return nil }
-            return .receipt(Receipt(reference: reference, from: agency, senderMessageID: messageID, outcome: outcome, issuedAt: issuedAt))
+            var referralMessageID: String?
+            for raw in array(response["extension"], at: "MessageHeader.response.extension") {
+                guard case .object(let ext) = raw, ext["url"] == .string(FHIRVocabulary.referralMessageIDExtension) else { continue }
+                referralMessageID = string(ext, "valueString", at: "MessageHeader.response.extension.valueString", required: true)
+            }
+            return .receipt(Receipt(
+                reference: reference, from: agency, senderMessageID: messageID, outcome: outcome, issuedAt: issuedAt,
+                referralSenderMessageID: referralMessageID))
         }
 
         // MARK: - Values

@@ -177,6 +177,9 @@ extension FHIRAdapter {
         // resent receipt has the same bytes.
         let id = UUID(uuidString: receipt.reference) ?? UUID()
         var response: [String: Any] = ["identifier": receipt.reference, "code": "ok"]
+        if let referral = receipt.referralSenderMessageID {
+            response["extension"] = [["url": FHIRVocabulary.referralMessageIDExtension, "valueString": referral]]
+        }
         var entries: [[String: Any]] = []
         if case .rejected(let code, let reason) = receipt.outcome {
             response["code"] = "fatal-error"

@@ -21,6 +21,8 @@ enum FHIRVocabulary {
     static let legalBasisExtension = "urn:weiche:fhir:legal-basis"
     static let purposeExtension = "urn:weiche:fhir:purpose"
     static let noticeExtension = "urn:weiche:fhir:notice"
+    /// On `MessageHeader.response`: the receipted referral's id in its sender's system.
+    static let referralMessageIDExtension = "urn:weiche:fhir:referral-message-id"
     static let nationalityExtension = "http://hl7.org/fhir/StructureDefinition/patient-nationality"
 
     /// Referral types sent as a ServiceRequest, and the one sent as a Task (a result).

@@ -55,7 +55,7 @@ extension MassArbeitAdapter {
         }
 
         mutating func receipt(_ object: [String: JSONValue], from agency: AgencyID) -> Receipt? {
-            let allowed: Set<String> = ["schema", "reference", "messageId", "from", "outcome", "code", "reason", "issuedAt"]
+            let allowed: Set<String> = ["schema", "reference", "referralMessageId", "messageId", "from", "outcome", "code", "reason", "issuedAt"]
             for key in object.keys.sorted() where !allowed.contains(key) { problem(key, "unknown field") }
             let reference = string(object, "reference", required: true)
             let issuedAt = timestamp(object, "issuedAt")
@@ -71,7 +71,9 @@ extension MassArbeitAdapter {
             case nil: break
             }
             guard let reference, let issuedAt, let outcome else { return nil }
-            return Receipt(reference: reference, from: agency, senderMessageID: messageID, outcome: outcome, issuedAt: issuedAt)
+            return Receipt(
+                reference: reference, from: agency, senderMessageID: messageID, outcome: outcome, issuedAt: issuedAt,
+                referralSenderMessageID: string(object, "referralMessageId", required: false))
         }
 
         // MARK: - Values

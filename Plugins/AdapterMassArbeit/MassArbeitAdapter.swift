@@ -102,6 +102,7 @@ public struct MassArbeitAdapter: AgencyAdapter {
             "issuedAt": Self.timestamp(receipt.issuedAt),
         ]
         if let id = receipt.senderMessageID { object["messageId"] = id }
+        if let referral = receipt.referralSenderMessageID { object["referralMessageId"] = referral }
         for (key, value) in receipt.outcome.entries { object[key] = value }
         return OutboundDocument(bytes: try Self.serialize(object), fileName: "receipt-\(receipt.reference).json", contentType: "application/json")
     }

@@ -48,7 +48,8 @@ struct AuslaenderbehoerdeAdapterTests {
         }
         #expect(receipt.outcome == .rejected(code: "UNBEKANNT", reason: "Person im Register nicht gefunden"))
         for outcome in [Receipt.Outcome.accepted, .rejected(code: "X", reason: "Grund <mit> & Zeichen")] {
-            let sent = Receipt(reference: UUID().uuidString, from: Self.agency, outcome: outcome, issuedAt: Date(timeIntervalSince1970: 1_767_600_000))
+            let sent = Receipt(reference: UUID().uuidString, from: Self.agency, outcome: outcome, issuedAt: Date(timeIntervalSince1970: 1_767_600_000),
+                               referralSenderMessageID: "ABH-2026-<1>")
             guard case .receipt(let back)? = decode(try adapter.encode(sent).bytes).first else {
                 Issue.record("receipt round trip failed")
                 continue

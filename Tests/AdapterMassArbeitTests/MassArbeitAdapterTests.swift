@@ -120,7 +120,7 @@ struct MassArbeitAdapterTests {
 
     @Test func encodedReceiptsDecodeBack() throws {
         let receipt = Receipt(reference: UUID().uuidString, from: Self.agency, senderMessageID: "r-1", outcome: .accepted,
-                              issuedAt: Date(timeIntervalSince1970: 1_767_600_000))
+                              issuedAt: Date(timeIntervalSince1970: 1_767_600_000), referralSenderMessageID: "2f1c7a52-1b5e-4c0e-9d8a-0d6f5b7e1a01")
         let document = try adapter.encode(receipt)
         guard case .receipt(let back) = decode(document.bytes).first else {
             Issue.record("receipt did not decode")

@@ -14,6 +14,23 @@ struct CommandLineTests {
     #expect(result.output.contains("USAGE: weiche"))
   }
 
+  /// Every command `weiche --help` lists answers `--help` with its usage and examples.
+  @Test func everyListedCommandHasHelpWithExamples() async throws {
+    let overview = try await WeicheBinary.run(["--help"])
+    let section = overview.output.components(separatedBy: "COMMANDS:\n").last?.components(separatedBy: "\n\n").first ?? ""
+    let commands = section.split(separator: "\n").map { line in
+      line.trimmingCharacters(in: .whitespaces).components(separatedBy: "  ").first!.split(separator: " ").map(String.init)
+    }
+    #expect(commands.count >= 11, "\(commands)")
+    #expect(commands.contains(["demo"]) && commands.contains(["config", "example"]))
+    for command in commands {
+      let help = try await WeicheBinary.run(command + ["--help"])
+      #expect(help.status == 0, "\(command)")
+      #expect(help.output.contains("USAGE: weiche \(command.joined(separator: " "))"), "\(command)")
+      #expect(help.output.contains("EXAMPLES:"), "\(command) has examples")
+    }
+  }
+
   @Test(arguments: [
     ["frobnicate"], ["migrate", "--bogus"], ["db", "status", "extra"], ["db", "nope"],
   ])

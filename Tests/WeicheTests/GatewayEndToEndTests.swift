@@ -185,6 +185,10 @@ struct GatewayEndToEndTests {
             let report = try await gateway.runOnce()
             #expect(report.delivered == 1, "the receipt went to the sender")
             #expect(try setup.files("massarbeit/in") == ["receipt-\(messageID.uuidString.lowercased()).json"])
+            // MaßArbeit never saw the Weiche id: the receipt names the referral by MaßArbeit's own message id too.
+            let ownID = try await pool.query("SELECT sender_message_id FROM message").single().decode(String.self, at: 0)
+            let delivered = try String(contentsOf: setup.root.appendingPathComponent("massarbeit/in/receipt-\(messageID.uuidString.lowercased()).json"), encoding: .utf8)
+            #expect(delivered.contains(ownID))
             #expect(try setup.files("jugendamt/out/rejected") == ["stray.json", "stray.json.error.txt"])
             let event = try await pool.query("""
                 SELECT agency, details ->> 'outcome', details ->> 'code' FROM pipeline_event WHERE message_id = \(messageID) AND kind = 'receipt'

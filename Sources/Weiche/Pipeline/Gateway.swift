@@ -200,7 +200,7 @@ public struct Gateway: Sendable {
                 return .permanentFailure("the payload was erased")
             }
         } catch {
-            return .permanentFailure("the \(agency.adapter) adapter could not encode it: \(error.reason)")
+            return .permanentFailure("the \(agency.adapter) adapter could not encode it: \(error)")
         }
         return await transport.deliver(document, messageID: claim.messageID)
     }

@@ -116,3 +116,11 @@ extension PipelineStore {
         }
     }
 }
+
+extension PipelineStore {
+    /// The Weiche message id of `sender`'s message `senderMessageID`, if it was stored.
+    public func messageID(sender: String, senderMessageID: String) async throws -> UUID? {
+        let rows = try await pool.query("SELECT id FROM message WHERE sender = \(sender) AND sender_message_id = \(senderMessageID)")
+        return try rows.first?.decode(UUID.self, at: 0)
+    }
+}

@@ -20,10 +20,13 @@ extension PipelineStore {
         let now = clock.now()
         return try await pool.withTransaction { connection in
             let found = try await connection.query("""
-                SELECT m.sender FROM message m JOIN delivery d ON d.message_id = m.id AND d.kind = 'referral'
+                SELECT m.sender, m.sender_message_id FROM message m JOIN delivery d ON d.message_id = m.id AND d.kind = 'referral'
                 WHERE m.id = \(messageID) AND d.recipient = \(receipt.from.rawValue)
                 """)
             guard let row = found.first, let sender = AgencyID(try row.decode(String.self, at: 0)) else { return .unknownReference }
+            // The sender knows its referral by its own message id, not by Weiche's.
+            var receipt = receipt
+            receipt.referralSenderMessageID = try row.decode(String.self, at: 1)
             let inserted = try await connection.query("""
                 INSERT INTO delivery (id, message_id, recipient, state, due_at, created_at, kind, receipt_from, receipt)
                 VALUES (\(UUID()), \(messageID), \(sender.rawValue), 'pending', \(now), \(now), 'receipt', \(receipt.from.rawValue),

@@ -25,7 +25,9 @@ public enum Subprocess {
         }
     }
 
-    private static func runBlocking(_ executable: String, _ arguments: [String], as user: String?) throws -> Outcome {
+    /// Like ``run(_:_:as:)``, blocking the calling thread: only for code that runs on a thread
+    /// of its own or before any task starts (a test's `.enabled(if:)` condition).
+    public static func runBlocking(_ executable: String, _ arguments: [String], as user: String? = nil) throws -> Outcome {
         let argv = user.map { [runuserPath, "-u", $0, "--", executable] } ?? [executable]
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw systemError("pipe") }

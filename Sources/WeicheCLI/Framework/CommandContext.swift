@@ -36,8 +36,9 @@ struct CommandContext {
     }
 
     /// A pool on the database, starting the embedded cluster first if that is the one in use.
-    func openPool(maxConnections: Int = 4) async throws -> PostgresConnectionPool {
-        let configuration: PostgresConfiguration
+    /// With `searchPath`, the pool works in those schemas.
+    func openPool(maxConnections: Int = 4, searchPath: [String]? = nil) async throws -> PostgresConnectionPool {
+        var configuration: PostgresConfiguration
         switch try database() {
         case .external(let external):
             configuration = external
@@ -46,6 +47,7 @@ struct CommandContext {
                 note("Creating Weiche's embedded PostgreSQL in \(directory.path) (first run; takes a few seconds)…")
             }
         }
+        if let searchPath { configuration.searchPath = searchPath }
         let pool = PostgresConnectionPool(configuration: configuration, maxConnections: maxConnections)
         // Connect once now, so that an unreachable server is reported before any work starts.
         do {

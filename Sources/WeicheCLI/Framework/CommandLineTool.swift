@@ -17,6 +17,7 @@ enum CommandLineTool {
         SubmitCommand.self,
         StatusCommand.self,
         MessagesShowCommand.self,
+        DemoCommand.self,
     ]
 
     static func run(_ arguments: [String], context: CommandContext) async -> ExitCode {
@@ -105,7 +106,7 @@ enum CommandLineTool {
         let members = commands.filter { $0.path.count > 1 && $0.path[0] == first }
         guard !members.isEmpty else { return nil }
         return "USAGE: weiche \(first) <subcommand>\n\nSUBCOMMANDS:\n"
-            + members.map { "  \($0.path.dropFirst().joined(separator: " ").padded(to: 14)) \($0.abstract)" }.joined(separator: "\n")
+            + members.map { "  \($0.path.dropFirst().joined(separator: " ").padded(to: 16)) \($0.abstract)" }.joined(separator: "\n")
             + "\n\nSee 'weiche \(first) <subcommand> --help' for details."
     }
 
@@ -116,7 +117,7 @@ enum CommandLineTool {
         USAGE: weiche <command> [options]
 
         COMMANDS:
-        \(commands.map { "  \($0.path.joined(separator: " ").padded(to: 14)) \($0.abstract)" }.joined(separator: "\n"))
+        \(commands.map { "  \($0.path.joined(separator: " ").padded(to: 16)) \($0.abstract)" }.joined(separator: "\n"))
 
         OPTIONS:
           -h, --help     Show help for weiche or for a command ('weiche db status --help').

@@ -26,12 +26,19 @@ public struct Receipt: Hashable, Sendable, Codable {
     public var senderMessageID: String?
     public var outcome: Outcome
     public var issuedAt: Date
+    /// The referral as its sender knows it: the sender's own message id. Weiche sets it when
+    /// it delivers the receipt to that sender, who never saw the Weiche message id.
+    public var referralSenderMessageID: String?
 
-    public init(reference: String, from: AgencyID, senderMessageID: String? = nil, outcome: Outcome, issuedAt: Date) {
+    public init(
+        reference: String, from: AgencyID, senderMessageID: String? = nil, outcome: Outcome, issuedAt: Date,
+        referralSenderMessageID: String? = nil
+    ) {
         self.reference = reference
         self.from = from
         self.senderMessageID = senderMessageID
         self.outcome = outcome
         self.issuedAt = issuedAt
+        self.referralSenderMessageID = referralSenderMessageID
     }
 }
