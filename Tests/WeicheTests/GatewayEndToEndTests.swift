@@ -102,7 +102,7 @@ struct GatewayEndToEndTests {
             #expect(!text.contains("details.employer"))
             #expect(text.contains("§ 69 Abs. 1 Nr. 1 SGB X i.V.m. § 16a Nr. 1 SGB II"), "the route's legal basis travels")
 
-            let kinds = try await pool.query("SELECT kind FROM pipeline_event WHERE message_id = \(messageID) ORDER BY id").map { try $0.decode(String.self, at: 0) }
+            let kinds = try await pool.query("SELECT kind FROM audit_log WHERE message_id = \(messageID) ORDER BY seq").map { try $0.decode(String.self, at: 0) }
             #expect(kinds == ["received", "routed", "minimised", "attempted", "delivered"])
             let state = try await pool.query("SELECT state, attempts FROM delivery").single().decode((String, Int).self)
             #expect(state == ("delivered", 1))
@@ -133,7 +133,7 @@ struct GatewayEndToEndTests {
             #expect(refusal.contains("message \(unroutable.senderMessageID)"))
             #expect(refusal.contains("no route allows gesundheit.begutachtung-auftrag from massarbeit to jugendamt"))
             #expect(!refusal.contains("Muster"))
-            let refusedEvents = try await pool.query("SELECT count(*) FROM pipeline_event WHERE kind = 'refused'").single().decode(Int.self, at: 0)
+            let refusedEvents = try await pool.query("SELECT count(*) FROM audit_log WHERE kind = 'refused'").single().decode(Int.self, at: 0)
             #expect(refusedEvents == 1)
         }
     }
@@ -191,7 +191,7 @@ struct GatewayEndToEndTests {
             #expect(delivered.contains(ownID))
             #expect(try setup.files("jugendamt/out/rejected") == ["stray.json", "stray.json.error.txt"])
             let event = try await pool.query("""
-                SELECT agency, details ->> 'outcome', details ->> 'code' FROM pipeline_event WHERE message_id = \(messageID) AND kind = 'receipt'
+                SELECT agencies[cardinality(agencies)], details ->> 'outcome', details ->> 'code' FROM audit_log WHERE message_id = \(messageID) AND kind = 'receipt'
                 """).single().decode((String, String, String).self)
             #expect(event == ("jugendamt", "rejected", "KEIN-BEDARF"))
 
@@ -207,7 +207,7 @@ struct GatewayEndToEndTests {
             try encoder.encode(receipt).write(to: setup.root.appendingPathComponent("jugendamt/out/receipt-again.json"))
             let again = try await gateway.runOnce()
             #expect(again.delivered == 0)
-            #expect(try await pool.query("SELECT count(*) FROM pipeline_event WHERE kind = 'receipt'").single().decode(Int.self, at: 0) == 1)
+            #expect(try await pool.query("SELECT count(*) FROM audit_log WHERE kind = 'receipt'").single().decode(Int.self, at: 0) == 1)
         }
     }
 

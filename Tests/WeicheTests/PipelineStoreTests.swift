@@ -30,7 +30,7 @@ struct PipelineStoreTests {
     }
 
     func events(_ pool: PostgresConnectionPool, _ message: UUID) async throws -> [String] {
-        try await pool.query("SELECT kind FROM pipeline_event WHERE message_id = \(message) ORDER BY id")
+        try await pool.query("SELECT kind FROM audit_log WHERE message_id = \(message) ORDER BY seq")
             .map { try $0.decode(String.self, at: 0) }
     }
 
@@ -45,17 +45,17 @@ struct PipelineStoreTests {
             #expect(Array(deliveries.keys) == [AgencyID("jugendamt")!])
             #expect(try await events(pool, id) == ["received", "routed", "minimised", "refused"], "in the order of the recipients")
             let refusal = try await pool.query("""
-                SELECT agency, details ->> 'code', details ->> 'reason' FROM pipeline_event WHERE message_id = \(id) AND kind = 'refused'
+                SELECT agencies[cardinality(agencies)], details ->> 'code', details ->> 'reason' FROM audit_log WHERE message_id = \(id) AND kind = 'refused'
                 """).single().decode((String, String, String).self)
             #expect(refusal.0 == "auslaenderbehoerde")
             #expect(refusal.1 == "no-route")
-            let removed = try await pool.query("SELECT details ->> 'removed' FROM pipeline_event WHERE message_id = \(id) AND kind = 'minimised'")
+            let removed = try await pool.query("SELECT details ->> 'removed' FROM audit_log WHERE message_id = \(id) AND kind = 'minimised'")
                 .single().decode(String.self, at: 0)
             #expect(removed == "details.employer (employment)")
             // The stored delivery content lacks the removed field; the events hold no values.
             let content = try await pool.query("SELECT content::text FROM delivery WHERE message_id = \(id)").single().decode(String.self, at: 0)
             #expect(!content.contains("Firma GmbH"))
-            let allEvents = try await pool.query("SELECT string_agg(details::text, ' ') FROM pipeline_event").single().decode(String.self, at: 0)
+            let allEvents = try await pool.query("SELECT string_agg(details::text, ' ') FROM audit_log").single().decode(String.self, at: 0)
             #expect(!allEvents.contains("Muster") && !allEvents.contains("Firma"))
             // The sender's creation time survives with its microseconds.
             let sent = try await pool.query("SELECT sent_at FROM message WHERE id = \(id)").single().decode(Date.self, at: 0)

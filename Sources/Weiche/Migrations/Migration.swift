@@ -28,5 +28,6 @@ extension Migration {
         .v1Foundation,
         .v2Pipeline,
         .v3Receipts,
+        .v4Audit,
     ]
 }

@@ -9,12 +9,15 @@ import WeichePostgres
 public struct Migrator: Sendable {
     /// The migrations this version of Weiche knows, in order.
     public let migrations: [Migration]
+    /// The database roles a migration that creates roles uses.
+    public let roles: DatabaseRoles
 
-    public init(migrations: [Migration] = Migration.all) {
+    public init(migrations: [Migration] = Migration.all, roles: DatabaseRoles = DatabaseRoles()) {
         precondition(
             migrations.enumerated().allSatisfy { $0.offset + 1 == $0.element.version },
             "migration versions must be 1, 2, 3, … without gaps")
         self.migrations = migrations
+        self.roles = roles
     }
 
     /// What ``migrate(on:)`` did.
@@ -42,6 +45,9 @@ public struct Migrator: Sendable {
             let applied = try await appliedMigrations(connection)
             try verify(applied)
             let pending = migrations.dropFirst(applied.count)
+            try await connection.query("""
+                SELECT set_config('weiche.gateway_role', \(roles.gateway), true), set_config('weiche.auditor_role', \(roles.auditor), true)
+                """)
             for migration in pending {
                 do {
                     try await connection.execute(unsafeSQL: migration.sql)

@@ -25,10 +25,9 @@ extension Gateway {
 
     /// Records that this gateway runs with its configuration (the file's SHA-256).
     public func recordConfigurationApplied() async throws {
-        try await store.pool.withTransaction { connection in
-            try await store.record(
-                .configurationApplied, message: nil, agency: nil, actor: worker, at: store.clock.now(), on: connection,
-                details: ["sha256": configuration.sha256, "agencies": String(configuration.agencies.count), "routes": String(configuration.routes.count)])
-        }
+        let event = AuditEvent(
+            .configurationApplied, at: store.clock.now(), actor: worker,
+            details: ["sha256": configuration.sha256, "agencies": String(configuration.agencies.count), "routes": String(configuration.routes.count)])
+        try await store.pool.withAuditedTransaction { _, audit in audit.add(event) }
     }
 }

@@ -25,7 +25,7 @@ extension PipelineStore {
     public func claimDue(limit: Int, worker: String, lease: Duration) async throws -> [Claim] {
         let now = clock.now()
         let expires = now.addingTimeInterval(lease.seconds)
-        return try await pool.withTransaction { connection in
+        return try await pool.withAuditedTransaction { connection, audit in
             let rows = try await connection.query("""
                 WITH pending AS (
                     SELECT id FROM delivery WHERE state = 'pending' AND due_at <= \(now)
@@ -51,9 +51,9 @@ extension PipelineStore {
                     (UUID, UUID, String, Int, PostgresJSON<Referral>?, String, String?, PostgresJSON<Receipt>?).self)
                 guard let recipientID = AgencyID(recipient) else { continue }
                 if previousState == "delivering" {
-                    try await record(.leaseExpired, message: message, agency: recipientID, actor: worker, at: now, on: connection, details: [
+                    audit.add(AuditEvent(.leaseExpired, at: now, actor: worker, message: message, agency: recipientID, details: [
                         "previousWorker": previousOwner ?? "", "attempt": String(attempts - 1),
-                    ])
+                    ]))
                 }
                 claims.append(Claim(
                     deliveryID: id, messageID: message, recipient: recipientID, attempt: attempts,
@@ -95,13 +95,13 @@ extension PipelineStore {
             .retryAt(now.addingTimeInterval(backoff.delay(afterAttempt: claim.attempt, using: &generator).seconds))
         case .retryableFailure, .permanentFailure: .failed
         }
-        return try await pool.withTransaction { connection in
+        return try await pool.withAuditedTransaction { connection, audit in
             try await connection.query("""
                 INSERT INTO delivery_attempt (delivery_id, attempt, worker, started_at, finished_at, outcome, error)
                 VALUES (\(claim.deliveryID), \(claim.attempt), \(claim.worker), \(claim.claimedAt), \(now), \(kind), \(error))
                 """)
-            try await record(.attempted, message: claim.messageID, agency: claim.recipient, actor: claim.worker, at: now, on: connection,
-                             details: ["attempt": String(claim.attempt), "outcome": kind, "error": error ?? ""])
+            audit.add(AuditEvent(.attempted, at: now, actor: claim.worker, message: claim.messageID, agency: claim.recipient,
+                                 details: ["attempt": String(claim.attempt), "outcome": kind, "error": error ?? ""]))
             let updated: PostgresRows
             switch completion {
             case .delivered:
@@ -129,11 +129,11 @@ extension PipelineStore {
             guard updated.affectedRows == 1 else { return .leaseLost }
             switch completion {
             case .delivered:
-                try await record(.delivered, message: claim.messageID, agency: claim.recipient, actor: claim.worker, at: now,
-                                 on: connection, details: ["attempts": String(claim.attempt)])
+                audit.add(AuditEvent(.delivered, at: now, actor: claim.worker, message: claim.messageID, agency: claim.recipient,
+                                     details: ["attempts": String(claim.attempt)]))
             case .failed:
-                try await record(.failed, message: claim.messageID, agency: claim.recipient, actor: claim.worker, at: now,
-                                 on: connection, details: ["attempts": String(claim.attempt), "error": error ?? ""])
+                audit.add(AuditEvent(.failed, at: now, actor: claim.worker, message: claim.messageID, agency: claim.recipient,
+                                     details: ["attempts": String(claim.attempt), "error": error ?? ""]))
             case .retryAt, .leaseLost:
                 break
             }

@@ -76,7 +76,7 @@ extension PipelineStore {
                 id: messageID, sender: sender, senderMessageId: senderMessageID, type: type, sentAt: sent, receivedAt: received,
                 legalBasis: basis, purpose: purpose, consentReference: consent, inReplyTo: reply, payloadErased: erased)
             let events = try await connection.query("""
-                SELECT at, kind, agency, actor, details FROM pipeline_event WHERE message_id = \(id) ORDER BY id
+                SELECT at, kind, agencies[cardinality(agencies)], actor, details FROM audit_log WHERE message_id = \(id) ORDER BY seq
                 """).map { row in
                 let (at, kind, agency, actor, details) = try row.decode((Date, String, String?, String, PostgresJSON<[String: String]>).self)
                 return MessageDetail.Event(at: at, kind: kind, agency: agency, actor: actor, details: details.value.filter { !$0.value.isEmpty })

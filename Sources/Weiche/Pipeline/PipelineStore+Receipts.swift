@@ -18,7 +18,7 @@ extension PipelineStore {
     public func recordReceipt(_ receipt: Receipt, actor: String) async throws -> ReceiptOutcome {
         guard let messageID = UUID(uuidString: receipt.reference) else { return .unknownReference }
         let now = clock.now()
-        return try await pool.withTransaction { connection in
+        return try await pool.withAuditedTransaction { connection, audit in
             let found = try await connection.query("""
                 SELECT m.sender, m.sender_message_id FROM message m JOIN delivery d ON d.message_id = m.id AND d.kind = 'referral'
                 WHERE m.id = \(messageID) AND d.recipient = \(receipt.from.rawValue)
@@ -35,7 +35,7 @@ extension PipelineStore {
                 """)
             guard inserted.affectedRows == 1 else { return .duplicate(messageID: messageID) }
             let details = receipt.outcome.entries.merging(["to": sender.rawValue]) { first, _ in first }
-            try await record(.receipt, message: messageID, agency: receipt.from, actor: actor, at: now, on: connection, details: details)
+            audit.add(AuditEvent(.receipt, at: now, actor: actor, message: messageID, agency: receipt.from, details: details))
             return .recorded(messageID: messageID)
         }
     }

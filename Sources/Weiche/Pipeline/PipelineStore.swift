@@ -2,17 +2,22 @@ import Foundation
 import WeicheCore
 import WeichePostgres
 
-/// The pipeline's durable state in PostgreSQL: messages, deliveries, attempts and events.
+/// The pipeline's durable state in PostgreSQL: messages, deliveries, attempts, and their
+/// entries in the audit log.
 ///
-/// Every change and the events that describe it commit together. The store decides nothing
-/// about law: it stores the decisions ``Policy`` made.
+/// Every change and the audit events that describe it commit together. The store decides
+/// nothing about law: it stores the decisions ``Policy`` made.
 public struct PipelineStore: Sendable {
     public let pool: PostgresConnectionPool
     public let clock: any GatewayClock
+    /// Turns a referral's subject into the keyed hash the audit log stores; without it, messages
+    /// have no subject and cannot be found by person.
+    public let subjectKey: SubjectKey?
 
-    public init(pool: PostgresConnectionPool, clock: any GatewayClock = SystemClock()) {
+    public init(pool: PostgresConnectionPool, clock: any GatewayClock = SystemClock(), subjectKey: SubjectKey? = nil) {
         self.pool = pool
         self.clock = clock
+        self.subjectKey = subjectKey
     }
 
     /// What became of a referral handed to ``ingest(_:decisions:actor:)``.
@@ -30,16 +35,17 @@ public struct PipelineStore: Sendable {
     public func ingest(_ referral: Referral, decisions: [Policy.Decision], actor: String) async throws -> IngestOutcome {
         let hash = try Self.contentHash(referral)
         let now = clock.now()
-        return try await pool.withTransaction { connection in
+        let subject = subjectKey?.subject(of: referral)
+        return try await pool.withAuditedTransaction { connection, audit in
             let id = UUID()
             var stored = referral
             stored.id = id
             let inserted = try await connection.query("""
                 INSERT INTO message (id, sender, sender_message_id, type, sent_at, received_at, legal_basis, purpose,
-                                     consent_reference, in_reply_to, content_sha256, referral)
+                                     consent_reference, in_reply_to, content_sha256, referral, subject)
                 VALUES (\(id), \(referral.sender.rawValue), \(referral.senderMessageID), \(referral.type.rawValue),
                         \(referral.createdAt), \(now), \(referral.legalBasis), \(referral.purpose),
-                        \(referral.consentReference), \(referral.inReplyTo), \(hash), \(PostgresJSON(stored)))
+                        \(referral.consentReference), \(referral.inReplyTo), \(hash), \(PostgresJSON(stored)), \(subject))
                 ON CONFLICT ON CONSTRAINT message_sender_message_key DO NOTHING
                 RETURNING id
                 """)
@@ -50,21 +56,21 @@ public struct PipelineStore: Sendable {
                     """).single()
                 let (existingID, existingHash) = try existing.decode((UUID, String).self)
                 if existingHash == hash { return .duplicate(messageID: existingID) }
-                try await record(.conflict, message: existingID, agency: referral.sender, actor: actor, at: now, on: connection, details: [
+                audit.add(AuditEvent(.conflict, at: now, actor: actor, message: existingID, agency: referral.sender, details: [
                     "reason": "sender message id \(referral.senderMessageID) was used before for different content"
-                ])
+                ]))
                 return .conflict(messageID: existingID)
             }
-            try await record(.received, message: id, agency: referral.sender, actor: actor, at: now, on: connection, details: [
+            audit.add(AuditEvent(.received, at: now, actor: actor, message: id, agency: referral.sender, details: [
                 "type": referral.type.rawValue, "senderMessageId": referral.senderMessageID,
-            ])
+            ]))
             var deliveries: [AgencyID: UUID] = [:]
             for decision in decisions {
                 switch decision {
                 case .refused(let refusal):
-                    try await record(.refused, message: id, agency: refusal.recipient, actor: actor, at: now, on: connection, details: [
+                    audit.add(AuditEvent(.refused, at: now, actor: actor, message: id, agency: refusal.recipient, details: [
                         "code": refusal.code.rawValue, "reason": refusal.reason,
-                    ])
+                    ]))
                 case .allowed(let allowed):
                     let deliveryID = UUID()
                     var content = allowed.referral
@@ -74,29 +80,18 @@ public struct PipelineStore: Sendable {
                         VALUES (\(deliveryID), \(id), \(allowed.recipient.rawValue), 'pending', \(now), \(PostgresJSON(content)), \(now))
                         """)
                     deliveries[allowed.recipient] = deliveryID
-                    try await record(.routed, message: id, agency: allowed.recipient, actor: actor, at: now, on: connection, details: [
+                    audit.add(AuditEvent(.routed, at: now, actor: actor, message: id, agency: allowed.recipient, details: [
                         "legalBasis": allowed.route.legalBasis, "purpose": allowed.route.purpose,
-                    ])
+                    ]))
                     if !allowed.minimisation.isEmpty {
-                        try await record(.minimised, message: id, agency: allowed.recipient, actor: actor, at: now, on: connection, details: [
+                        audit.add(AuditEvent(.minimised, at: now, actor: actor, message: id, agency: allowed.recipient, details: [
                             "removed": allowed.minimisation.removed.map { "\($0.field) (\($0.category.rawValue))" }.joined(separator: ", ")
-                        ])
+                        ]))
                     }
                 }
             }
             return .stored(messageID: id, deliveries: deliveries)
         }
-    }
-
-    /// Writes one event on `connection` (inside the caller's transaction).
-    func record(
-        _ kind: PipelineEventKind, message: UUID?, agency: AgencyID?, actor: String, at time: Date,
-        on connection: PostgresConnection, details: [String: String]
-    ) async throws {
-        try await connection.query("""
-            INSERT INTO pipeline_event (at, actor, kind, message_id, agency, details)
-            VALUES (\(time), \(actor), \(kind.rawValue), \(message), \(agency?.rawValue), \(PostgresJSON(details)))
-            """)
     }
 
     /// SHA-256 of the referral's canonical JSON (sorted keys, without Weiche's id).

@@ -1,6 +1,6 @@
-/// The kinds of pipeline events. Each is written in the same transaction as the state change
-/// it describes; its details hold metadata (ids, agencies, field names, reasons), never values.
-public enum PipelineEventKind: String, Sendable, CaseIterable {
+/// The kinds of audit events. Each is appended in the same transaction as the state change it
+/// describes; its details hold metadata (ids, agencies, field names, reasons), never values.
+public enum AuditEventKind: String, Sendable, CaseIterable {
     /// A referral was accepted from its sender and stored.
     case received
     /// A recipient was refused (no route, consent missing), with the reason.
@@ -21,6 +21,14 @@ public enum PipelineEventKind: String, Sendable, CaseIterable {
     case leaseExpired = "lease-expired"
     /// A recipient accepted or rejected a delivered referral (outcome, code, reason).
     case receipt
+    /// An operator sent a delivery again (who, why, the new delivery).
+    case replayed
+    /// A message's payload was erased when its retention ended (by whom, why).
+    case payloadErased = "payload-erased"
+    /// A person read a message's payload (who).
+    case payloadRead = "payload-read"
+    /// An auditor queried the audit log (who, which filter).
+    case auditQuery = "audit-query"
     /// A gateway started with a configuration (its SHA-256).
     case configurationApplied = "configuration-applied"
 }
