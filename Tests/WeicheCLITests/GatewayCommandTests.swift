@@ -6,6 +6,8 @@ import WeicheTesting
 
 @Suite("config check, submit, serve and status, run as a user runs them")
 struct GatewayCommandTests {
+    static let subjectKey = "test-subject-key-0123456789abcdef0123456789abcdef"
+
     /// Two agencies on directory channels under a new directory, and a configuration file.
     struct Site {
         let root: URL
@@ -113,7 +115,7 @@ struct GatewayCommandTests {
         let site = try Site()
         defer { try? FileManager.default.removeItem(at: site.root) }
         try await withDatabase { url in
-            let env = ["WEICHE_DATABASE_URL": url, "WEICHE_CONFIG": site.config]
+            let env = ["WEICHE_DATABASE_URL": url, "WEICHE_CONFIG": site.config, "WEICHE_SUBJECT_KEY": Self.subjectKey]
             let file = site.root.appendingPathComponent("r.json")
             try Data(site.referral("ma-1").utf8).write(to: file)
 
@@ -164,7 +166,7 @@ struct GatewayCommandTests {
         let site = try Site()
         defer { try? FileManager.default.removeItem(at: site.root) }
         try await withDatabase { url in
-            let env = ["WEICHE_DATABASE_URL": url, "WEICHE_CONFIG": site.config]
+            let env = ["WEICHE_DATABASE_URL": url, "WEICHE_CONFIG": site.config, "WEICHE_SUBJECT_KEY": Self.subjectKey]
             let server = Task { try await WeicheBinary.run(["serve", "--interval", "0.1", "--worker", "test-serve"], environment: env) }
             try await Task.sleep(for: .milliseconds(800))
             // An agency drops a file: written under a temporary name, then renamed.
@@ -191,7 +193,7 @@ struct GatewayCommandTests {
         defer { try? FileManager.default.removeItem(at: site.root) }
         try await withDatabase { url in
             let name = "weiche-serve-\(UUID().uuidString.prefix(8))"
-            let env = ["WEICHE_DATABASE_URL": url + " application_name=\(name)", "WEICHE_CONFIG": site.config]
+            let env = ["WEICHE_DATABASE_URL": url + " application_name=\(name)", "WEICHE_CONFIG": site.config, "WEICHE_SUBJECT_KEY": Self.subjectKey]
             let server = Task { try await WeicheBinary.run(["serve", "--interval", "0.1", "--worker", name], environment: env) }
             try await Task.sleep(for: .milliseconds(800))
             // Cut the gateway's connections, as a database restart would.

@@ -27,6 +27,7 @@ extension CommandContext {
 
     /// A gateway on the database, whose schema must be this version's.
     func gateway(configuration: GatewayConfiguration, worker: String) async throws -> (Gateway, PostgresConnectionPool) {
+        let subjectKey = try requiredSubjectKey()
         let pool = try await openPool(maxConnections: 4)
         do {
             try await Migrator().verifyCurrent(on: pool)
@@ -34,8 +35,18 @@ extension CommandContext {
             await pool.close()
             throw error
         }
-        let gateway = Gateway(configuration: configuration, store: PipelineStore(pool: pool), adapters: AdapterRegistry.adapters, worker: worker)
+        let store = PipelineStore(pool: pool, subjectKey: subjectKey)
+        let gateway = Gateway(configuration: configuration, store: store, adapters: AdapterRegistry.adapters, worker: worker)
         return (gateway, pool)
+    }
+
+    /// The key for people's keyed hashes in the audit log. The gateway refuses to run without
+    /// it: the log would then not know whom a transfer concerned.
+    func requiredSubjectKey() throws -> SubjectKey {
+        guard let key = try SubjectKey.fromEnvironment(environment) else {
+            throw WeicheError(.invalidConfiguration, "set WEICHE_SUBJECT_KEY (at least 32 bytes, e.g. from 'openssl rand -hex 32') or WEICHE_SUBJECT_KEY_FILE: the audit log identifies people by a keyed hash; keep the key outside the database")
+        }
+        return key
     }
 
     /// Writes `value` as pretty, key-sorted JSON to standard output.

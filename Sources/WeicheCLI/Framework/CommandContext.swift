@@ -47,7 +47,11 @@ struct CommandContext {
                 note("Creating Weiche's embedded PostgreSQL in \(directory.path) (first run; takes a few seconds)…")
             }
         }
-        if let searchPath { configuration.searchPath = searchPath }
+        if let searchPath {
+            configuration.searchPath = searchPath
+        } else if let schema = environment["WEICHE_DATABASE_SCHEMA"], !schema.isEmpty {
+            configuration.searchPath = [schema]
+        }
         let pool = PostgresConnectionPool(configuration: configuration, maxConnections: maxConnections)
         // Connect once now, so that an unreachable server is reported before any work starts.
         do {
@@ -57,5 +61,33 @@ struct CommandContext {
             throw error
         }
         return pool
+    }
+
+    /// Runs `body` with a pool on a database whose schema is this version's, and closes it.
+    func withDatabase<Result>(maxConnections: Int = 1, _ body: (PostgresConnectionPool) async throws -> Result) async throws -> Result {
+        let pool = try await openPool(maxConnections: maxConnections)
+        do {
+            try await Migrator().verifyCurrent(on: pool)
+            let result = try await body(pool)
+            await pool.close()
+            return result
+        } catch {
+            await pool.close()
+            throw error
+        }
+    }
+
+    /// Who runs the command, for the audit log: `--as NAME`, else the operating-system user.
+    func person(_ given: String?) throws -> String {
+        if let given {
+            let trimmed = given.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty, trimmed.count <= 100, !trimmed.contains(where: \.isNewline) else {
+                throw WeicheError(.invalidInput, "--as must name a person in at most 100 characters on one line")
+            }
+            return "person/" + trimmed
+        }
+        if let user = environment["USER"] ?? environment["LOGNAME"], !user.isEmpty { return "person/" + user }
+        if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name { return "person/" + String(cString: name) }
+        return "person/uid-\(geteuid())"
     }
 }

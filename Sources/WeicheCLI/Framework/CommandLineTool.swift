@@ -17,6 +17,10 @@ enum CommandLineTool {
         SubmitCommand.self,
         StatusCommand.self,
         MessagesShowCommand.self,
+        AuditAnchorCommand.self,
+        AuditVerifyCommand.self,
+        AuditQueryCommand.self,
+        AuditExportCommand.self,
         DemoCommand.self,
     ]
 

@@ -9,7 +9,7 @@ struct DemoCommand: Command {
     static let path = ["demo"]
     static let abstract = "Run every flow of the county end to end and show what happened."
     static let help = """
-        USAGE: weiche demo [--directory DIR]
+        USAGE: weiche demo [--directory DIR] [--keep-schema]
 
         Plays a morning at the county: MaßArbeit, the Ausländerbehörde and the Jugendamt drop
         referrals into their directories; Weiche checks each against the routes of
@@ -21,12 +21,16 @@ struct DemoCommand: Command {
         letter), and a CSV row with an impossible date (rejected alone).
 
         It then prints each referral with its route, legal basis, what was removed, its
-        deliveries and its answers. The database work happens in a schema of its own, which
-        is dropped at the end; the agencies' directories stay for you to look at.
+        deliveries and its answers, answers a data subject's request (GDPR Art. 15) from the
+        audit log, and verifies the log's hash chain. The database work happens in a schema of
+        its own, which is dropped at the end; the agencies' directories stay for you to look at.
+        People are hashed with WEICHE_SUBJECT_KEY if it is set, else with a key made for the run.
 
         OPTIONS:
           --directory DIR   Where to create the agencies' directories (must not exist or be
                             empty). Default: a new directory under the temporary directory.
+          --keep-schema     Keep the demo's database schema and print its name, to explore it
+                            with WEICHE_DATABASE_SCHEMA=<name> weiche audit query … .
 
         EXAMPLES:
           swift run weiche demo
@@ -34,9 +38,11 @@ struct DemoCommand: Command {
         """
 
     var directory: String?
+    var keepSchema: Bool
 
     init(arguments: inout Arguments) throws(UsageError) {
         directory = try arguments.option("--directory")
+        keepSchema = arguments.flag("--keep-schema")
         try arguments.finish()
     }
 
@@ -52,6 +58,7 @@ struct DemoCommand: Command {
         let text = ExampleConfiguration.json(root: root.path, retry: Self.retry)
         try Data(text.utf8).write(to: root.appendingPathComponent("weiche.json"))
         let configuration = try GatewayConfiguration.load(Array(text.utf8), knownAdapters: AdapterRegistry.names)
+        let subjectKey = try SubjectKey.fromEnvironment(context.environment) ?? SubjectKey.random()
 
         let schema = "weiche_demo_" + UUID().uuidString.prefix(8).lowercased()
         let admin = try await context.openPool(maxConnections: 1)
@@ -60,16 +67,22 @@ struct DemoCommand: Command {
             let pool = try await context.openPool(maxConnections: 4, searchPath: [schema])
             do {
                 _ = try await Migrator().migrate(on: pool)
-                let gateway = Gateway(configuration: configuration, store: PipelineStore(pool: pool), adapters: AdapterRegistry.adapters, worker: "demo")
+                let store = PipelineStore(pool: pool, subjectKey: subjectKey)
+                let gateway = Gateway(configuration: configuration, store: store, adapters: AdapterRegistry.adapters, worker: "demo")
                 try await gateway.recordConfigurationApplied()
                 let stories = try await DemoRun(context: context, gateway: gateway, pool: pool, site: DemoSite(root: root)).play()
                 try await DemoSummary(context: context, store: gateway.store, configuration: configuration).print(stories)
+                try await DemoSummary.printAudit(context: context, log: AuditLog(pool: pool), subjectKey: subjectKey)
                 await pool.close()
             } catch {
                 await pool.close()
                 throw error
             }
-            try await admin.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"))
+            if keepSchema {
+                context.print("\nKept the schema \(schema): WEICHE_DATABASE_SCHEMA=\(schema) weiche audit query --event minimised")
+            } else {
+                try await admin.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"))
+            }
             await admin.close()
         } catch {
             _ = try? await admin.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(schema) CASCADE"))

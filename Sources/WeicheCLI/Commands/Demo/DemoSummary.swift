@@ -81,6 +81,23 @@ struct DemoSummary {
         }
     }
 
+    /// A data subject's request answered from the audit log, and the chain verified.
+    static func printAudit(context: CommandContext, log: AuditLog, subjectKey: SubjectKey) async throws {
+        let person = SubjectIdentifier(familyName: "Größer", givenName: "Jürgen", birthDate: "1979-11-03")
+        let entries = try await log.query(AuditLog.Filter(subject: subjectKey.subject(person)), limit: 1000)
+        let messages = Set(entries.compactMap(\.messageID)).count
+        let flows = Set(entries.filter { $0.kind == "delivered" && $0.agencies.count == 2 }.map { $0.agencies.joined(separator: " → ") }).sorted()
+        context.print("\nGDPR Art. 15: what went where about Jürgen Größer, born 1979-11-03")
+        context.print("  \(entries.count) audit entries about \(messages) messages, found by the keyed hash of name and birth date;")
+        context.print("  delivered: \(flows.joined(separator: "; ")). The log holds no name or birth date in clear.")
+        let verification = try await log.verify()
+        if let failure = verification.failure {
+            context.print("\nAudit log: BROKEN at entry \(failure.seq): \(failure.explanation)")
+        } else {
+            context.print("\nAudit log: \(verification.checked) entries, hash chain intact (head \(verification.head.seq) \(verification.head.hash.prefix(16))…)")
+        }
+    }
+
     /// What the senders' channels were told about parts that were refused or unreadable.
     func printRejectedOnArrival() throws {
         guard let root = try? FileManager.default.contentsOfDirectory(atPath: configurationRoot()) else { return }
