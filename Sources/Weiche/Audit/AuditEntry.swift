@@ -41,20 +41,45 @@ public struct AuditEntry: Sendable, Equatable, Codable {
     /// field, `;` — the same encoding as the database's `audit_canonical`, computed here on our
     /// own so that verification does not trust the database's functions.
     public var canonical: [UInt8] {
-        var bytes = Array("weiche-audit/1;".utf8)
-        for field in [String(seq), String(atMicroseconds), actor, kind, messageID ?? "", agencies.joined(separator: ","), subject ?? "", details] {
-            let utf8 = Array(field.utf8)
-            bytes += Array(String(utf8.count).utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(64 + actor.utf8.count + kind.utf8.count + details.utf8.count + 160)
+        bytes.append(contentsOf: "weiche-audit/1;".utf8)
+        func field(_ text: String) {
+            bytes.append(contentsOf: String(text.utf8.count).utf8)
             bytes.append(UInt8(ascii: ":"))
-            bytes += utf8
+            bytes.append(contentsOf: text.utf8)
             bytes.append(UInt8(ascii: ";"))
         }
+        field(String(seq))
+        field(String(atMicroseconds))
+        field(actor)
+        field(kind)
+        field(messageID ?? "")
+        field(agencies.joined(separator: ","))
+        field(subject ?? "")
+        field(details)
         return bytes
     }
 
     /// The hash this entry must have when it follows an entry whose hash is `previous`.
     public func expectedHash(after previous: [UInt8]) -> [UInt8] {
-        SHA256.hash(previous + canonical)
+        SHA256.hash(previous, canonical)
+    }
+
+    /// Whether the stored hash is `digest` (compared without allocating).
+    func hasHash(_ digest: [UInt8]) -> Bool {
+        let hex = hash.utf8
+        guard hex.count == digest.count * 2 else { return false }
+        let digits = Array("0123456789abcdef".utf8), upper = Array("0123456789ABCDEF".utf8)
+        var index = hex.startIndex
+        for byte in digest {
+            let high = hex[index], low = hex[hex.index(after: index)]
+            guard high == digits[Int(byte >> 4)] || high == upper[Int(byte >> 4)],
+                low == digits[Int(byte & 0x0f)] || low == upper[Int(byte & 0x0f)]
+            else { return false }
+            index = hex.index(index, offsetBy: 2)
+        }
+        return true
     }
 }
 

@@ -71,12 +71,12 @@ public struct AuditVerifier: Sendable {
             return Break(seq: entry.seq, kind: .reordered, explanation: "entry \(entry.seq) appears again after entry \(expectedSeq - 1)")
         }
         let computed = entry.expectedHash(after: tip)
-        guard computed.hexString == entry.hash.lowercased() else {
+        guard entry.hasHash(computed) else {
             // Is this the entry that belonged one place earlier? Then the previous one was inserted.
             if let beforeTip {
                 var shifted = entry
                 shifted.seq -= 1
-                if shifted.expectedHash(after: beforeTip).hexString == entry.hash.lowercased() {
+                if entry.hasHash(shifted.expectedHash(after: beforeTip)) {
                     return Break(seq: entry.seq - 1, kind: .inserted, explanation: "entry \(entry.seq - 1) was inserted: the entry after it is the one that was appended as \(entry.seq - 1)")
                 }
             }
@@ -145,5 +145,27 @@ public struct AuditVerifier: Sendable {
             return Break(seq: seq, kind: .missing, explanation: "an entry was deleted before entry \(seq) and the later entries renumbered")
         }
         return Break(seq: seq, kind: .changed, explanation: "entry \(seq) does not match the chain (changed, replaced or moved)")
+    }
+
+    /// Checks entries already in memory, in sequence order, as ``AuditLog/verify(anchors:pageSize:progress:)``
+    /// checks the database: entries up to the head in order, the head, then anything beyond it.
+    /// With `start`, checking begins after that entry (whose hash must be right).
+    public static func check(_ entries: [AuditEntry], head: Head, anchors: [Head] = [], start: Head? = nil) -> (checked: Int, failure: Break?) {
+        var verifier = AuditVerifier(start: start, anchors: anchors)
+        // Entries are in sequence order: skip to the first after `start`.
+        var low = 0, high = entries.count
+        while low < high {
+            let middle = (low + high) / 2
+            if entries[middle].seq <= (start?.seq ?? 0) { low = middle + 1 } else { high = middle }
+        }
+        for entry in entries[low...] {
+            guard entry.seq <= head.seq else { break }
+            if let failure = verifier.feed(entry) { return (verifier.checked, failure) }
+        }
+        if let failure = verifier.finish(head: head) { return (verifier.checked, failure) }
+        if let beyond = entries.last(where: { $0.seq > head.seq }) {
+            return (verifier.checked, Break(seq: beyond.seq, kind: .inserted, explanation: "entry \(beyond.seq) lies beyond the recorded head \(head.seq)"))
+        }
+        return (verifier.checked, nil)
     }
 }

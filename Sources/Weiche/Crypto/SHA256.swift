@@ -14,6 +14,20 @@ public enum SHA256 {
         return digest
     }
 
+    /// The digest of `first` followed by `second`, without joining them first.
+    public static func hash(_ first: [UInt8], _ second: [UInt8]) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        guard let context = EVP_MD_CTX_new() else { preconditionFailure("OpenSSL could not allocate a digest context") }
+        defer { EVP_MD_CTX_free(context) }
+        var succeeded = EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1
+        succeeded = succeeded && first.withUnsafeBytes { EVP_DigestUpdate(context, $0.baseAddress, $0.count) } == 1
+        succeeded = succeeded && second.withUnsafeBytes { EVP_DigestUpdate(context, $0.baseAddress, $0.count) } == 1
+        succeeded = succeeded && EVP_DigestFinal_ex(context, &digest, &length) == 1
+        precondition(succeeded && length == 32, "OpenSSL's SHA-256 failed")
+        return digest
+    }
+
     /// The digest of `string`'s UTF-8 bytes, as 64 lowercase hexadecimal digits.
     public static func hexDigest(of string: String) -> String {
         hash(Array(string.utf8)).hexString
