@@ -77,6 +77,21 @@ struct AuditCommandTests {
                                                      environment: ["WEICHE_DATABASE_URL": "postgresql://127.0.0.1:1/none"])
             #expect(offline.status == 0 && offline.output.hasPrefix("OK: export"), "\(offline.output)")
 
+            // Payloads whose retention ended are erased; the log records it and stays intact.
+            let messages = try await pool.query("SELECT count(*)::bigint FROM message").single().decode(Int.self, at: 0)
+            let dry = try await WeicheBinary.run(["messages", "erase", "--before", "0s", "--reason", "Frist abgelaufen", "--dry-run"], environment: env)
+            #expect(dry.output.contains("Would erase the payloads of \(messages) messages"), "\(dry.output)")
+            let erase = try await WeicheBinary.run(["messages", "erase", "--before", "0s", "--reason", "Frist abgelaufen", "--as", "M. Weber"], environment: env)
+            #expect(erase.status == 0 && erase.output.contains("Erased the payloads of \(messages) messages"), "\(erase.output)")
+            let left = try await pool.query("""
+                SELECT (SELECT count(*) FROM message WHERE referral IS NOT NULL) + (SELECT count(*) FROM delivery WHERE content IS NOT NULL)
+                """).single().decode(Int.self, at: 0)
+            #expect(left == 0)
+            let erasedEvents = try await WeicheBinary.run(["audit", "query", "--event", "payload-erased", "--json"], environment: env)
+            let erasedEntries = try JSONDecoder().decode([Entry].self, from: Data(erasedEvents.output.utf8))
+            #expect(erasedEntries.count == messages)
+            #expect(try await WeicheBinary.run(["audit", "verify"], environment: env).status == 0, "erasing payloads keeps the log verifiable")
+
             // A superuser's edit is found, by sequence number.
             try await pool.withConnection { connection in
                 try await connection.execute(unsafeSQL: """

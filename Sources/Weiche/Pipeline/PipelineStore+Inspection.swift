@@ -124,3 +124,39 @@ extension PipelineStore {
         return try rows.first?.decode(UUID.self, at: 0)
     }
 }
+
+extension PipelineStore {
+    /// Erases the payloads of up to `limit` messages received before `cutoff` whose deliveries
+    /// have all ended (delivered or failed): the referral and each recipient's copy become NULL,
+    /// the envelope and the audit log stay, and a `payload-erased` event records who and why.
+    /// Returns how many messages were erased; call again until it returns 0.
+    public func erasePayloads(receivedBefore cutoff: Date, actor: String, reason: String, limit: Int = 500) async throws -> Int {
+        let now = clock.now()
+        return try await pool.withAuditedTransaction { connection, audit in
+            let erased = try await connection.query("""
+                UPDATE message m SET referral = NULL, erased_at = \(now)
+                WHERE m.id IN (
+                    SELECT id FROM message
+                    WHERE received_at < \(cutoff) AND erased_at IS NULL
+                      AND NOT EXISTS (SELECT FROM delivery d WHERE d.message_id = message.id AND d.state IN ('pending', 'delivering'))
+                    ORDER BY received_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+                RETURNING m.id
+                """).map { try $0.decode(UUID.self, at: 0) }
+            guard !erased.isEmpty else { return 0 }
+            try await connection.query("UPDATE delivery SET content = NULL WHERE message_id = ANY (\(PostgresArray(erased)))")
+            for id in erased {
+                audit.add(AuditEvent(.payloadErased, at: now, actor: actor, message: id, details: ["reason": reason]))
+            }
+            return erased.count
+        }
+    }
+
+    /// How many messages received before `cutoff` still hold a payload and could be erased now.
+    public func erasablePayloads(receivedBefore cutoff: Date) async throws -> Int {
+        try await pool.query("""
+            SELECT count(*)::bigint FROM message
+            WHERE received_at < \(cutoff) AND erased_at IS NULL
+              AND NOT EXISTS (SELECT FROM delivery d WHERE d.message_id = message.id AND d.state IN ('pending', 'delivering'))
+            """).single().decode(Int.self, at: 0)
+    }
+}

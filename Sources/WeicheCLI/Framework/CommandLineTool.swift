@@ -17,6 +17,7 @@ enum CommandLineTool {
         SubmitCommand.self,
         StatusCommand.self,
         MessagesShowCommand.self,
+        MessagesEraseCommand.self,
         AuditAnchorCommand.self,
         AuditVerifyCommand.self,
         AuditQueryCommand.self,
