@@ -29,5 +29,6 @@ extension Migration {
         .v2Pipeline,
         .v3Receipts,
         .v4Audit,
+        .v5Replay,
     ]
 }

@@ -166,6 +166,21 @@ public struct Gateway: Sendable {
     @discardableResult
     public func deliverDue(limit: Int, into report: inout Report) async throws -> Int {
         let claims = try await store.claimDue(limit: limit, worker: worker, lease: lease)
+        try await process(claims, into: &report)
+        return claims.count
+    }
+
+    /// Makes one attempt at each of the deliveries `ids` that is pending and due, unless
+    /// another worker holds it. Returns how many were claimed.
+    @discardableResult
+    public func deliver(_ ids: [UUID], into report: inout Report) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        let claims = try await store.claimDue(limit: ids.count, worker: worker, lease: lease, only: ids)
+        try await process(claims, into: &report)
+        return claims.count
+    }
+
+    private func process(_ claims: [PipelineStore.Claim], into report: inout Report) async throws {
         for claim in claims {
             let outcome = await attempt(claim)
             let completion = try await store.complete(claim, outcome: outcome, retry: configuration.retryPolicy(for: claim.recipient))
@@ -176,7 +191,6 @@ public struct Gateway: Sendable {
             case .leaseLost: break
             }
         }
-        return claims.count
     }
 
     /// One delivery attempt: encode for the recipient, hand to its channel.

@@ -21,17 +21,20 @@ extension PipelineStore {
 
     /// Claims up to `limit` deliveries that are due, and those whose previous holder's lease
     /// expired, for `worker`, until `lease` from now. Concurrent workers never claim the same
-    /// delivery (`FOR UPDATE SKIP LOCKED`).
-    public func claimDue(limit: Int, worker: String, lease: Duration) async throws -> [Claim] {
+    /// delivery (`FOR UPDATE SKIP LOCKED`). With `only`, just those deliveries, if they are
+    /// pending and due (a replay delivering what it created; expired leases are left to workers).
+    public func claimDue(limit: Int, worker: String, lease: Duration, only ids: [UUID]? = nil) async throws -> [Claim] {
         let now = clock.now()
         let expires = now.addingTimeInterval(lease.seconds)
         return try await pool.withAuditedTransaction { connection, audit in
             let rows = try await connection.query("""
                 WITH pending AS (
                     SELECT id FROM delivery WHERE state = 'pending' AND due_at <= \(now)
+                      AND (\(ids.map(PostgresArray.init))::uuid[] IS NULL OR id = ANY (\(ids.map(PostgresArray.init))))
                     ORDER BY due_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
                 ), expired AS (
                     SELECT id FROM delivery WHERE state = 'delivering' AND lease_expires_at <= \(now)
+                      AND \(ids.map(PostgresArray.init))::uuid[] IS NULL
                     ORDER BY lease_expires_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
                 ), due AS (
                     SELECT id FROM expired UNION ALL SELECT id FROM pending LIMIT \(limit)

@@ -36,6 +36,10 @@ extension PipelineStore {
             public var attempts: [Attempt]
             public var dueAt: Date
             public var lastError: String?
+            /// The delivery this one sends again, who replayed it and why.
+            public var replayOf: UUID?
+            public var replayedBy: String?
+            public var replayReason: String?
         }
 
         public struct Event: Sendable, Encodable {
@@ -83,9 +87,11 @@ extension PipelineStore {
             }
             var deliveries: [MessageDetail.Delivery] = []
             for row in try await connection.query("""
-                SELECT id, kind, recipient, state, due_at, last_error FROM delivery WHERE message_id = \(id) ORDER BY created_at, kind = 'receipt', recipient
+                SELECT id, kind, recipient, state, due_at, last_error, replay_of, replayed_by, replay_reason
+                FROM delivery WHERE message_id = \(id) ORDER BY created_at, kind = 'receipt', recipient
                 """) {
-                let (deliveryID, kind, recipient, state, due, error) = try row.decode((UUID, String, String, String, Date, String?).self)
+                let (deliveryID, kind, recipient, state, due, error, replayOf, replayedBy, replayReason) = try row.decode(
+                    (UUID, String, String, String, Date, String?, UUID?, String?, String?).self)
                 let attempts = try await connection.query("""
                     SELECT attempt, worker, started_at, finished_at, outcome, error FROM delivery_attempt
                     WHERE delivery_id = \(deliveryID) ORDER BY attempt
@@ -93,7 +99,9 @@ extension PipelineStore {
                     let (number, worker, started, finished, outcome, error) = try row.decode((Int, String, Date, Date, String, String?).self)
                     return MessageDetail.Attempt(attempt: number, worker: worker, startedAt: started, finishedAt: finished, outcome: outcome, error: error)
                 }
-                deliveries.append(.init(id: deliveryID, kind: kind, recipient: recipient, state: state, attempts: attempts, dueAt: due, lastError: error))
+                deliveries.append(.init(
+                    id: deliveryID, kind: kind, recipient: recipient, state: state, attempts: attempts, dueAt: due, lastError: error,
+                    replayOf: replayOf, replayedBy: replayedBy, replayReason: replayReason))
             }
             func related(_ query: PostgresQuery, _ relation: String) async throws -> [MessageDetail.Related] {
                 try await connection.query(query).map { row in
@@ -158,5 +166,25 @@ extension PipelineStore {
             WHERE received_at < \(cutoff) AND erased_at IS NULL
               AND NOT EXISTS (SELECT FROM delivery d WHERE d.message_id = message.id AND d.state IN ('pending', 'delivering'))
             """).single().decode(Int.self, at: 0)
+    }
+}
+
+extension PipelineStore {
+    /// The message as received, for a person allowed to read it; records who read it. Nil if
+    /// there is no such message; `.erased` once its payload is gone.
+    public enum Payload: Sendable {
+        case referral(Referral)
+        case erased
+    }
+
+    public func readPayload(_ id: UUID, actor: String) async throws -> Payload? {
+        let now = clock.now()
+        return try await pool.withAuditedTransaction { connection, audit in
+            let rows = try await connection.query("SELECT referral FROM message WHERE id = \(id)")
+            guard let row = rows.first else { return nil }
+            let referral = try row.decode(PostgresJSON<Referral>?.self, at: 0)?.value
+            audit.add(AuditEvent(.payloadRead, at: now, actor: actor, message: id, details: referral == nil ? ["result": "erased"] : [:]))
+            return referral.map(Payload.referral) ?? .erased
+        }
     }
 }

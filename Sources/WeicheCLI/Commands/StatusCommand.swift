@@ -5,7 +5,7 @@ import WeichePostgres
 /// `weiche status`: the delivery queue at a glance.
 struct StatusCommand: Command {
     static let path = ["status"]
-    static let abstract = "Show deliveries per recipient and state, the oldest waiting, and failures."
+    static let abstract = "Show deliveries per recipient and state, the oldest waiting, failure rate and dead letters."
     static let help = """
         USAGE: weiche status [--json]
 
@@ -36,6 +36,8 @@ struct StatusCommand: Command {
             var delivered = 0
             var failed = 0
             var oldestDueAt: Date?
+            var attemptsLastHour = 0
+            var failedAttemptsLastHour = 0
         }
         struct Failure: Encodable {
             var recipient: String
@@ -65,12 +67,12 @@ struct StatusCommand: Command {
             context.print("No deliveries yet.")
             return
         }
-        context.print("RECIPIENT".padded(to: 26) + "PENDING".padded(to: 9) + "ACTIVE".padded(to: 8) + "DELIVERED".padded(to: 11) + "FAILED".padded(to: 8) + "OLDEST DUE")
+        context.print("RECIPIENT".padded(to: 26) + "PENDING".padded(to: 9) + "ACTIVE".padded(to: 8) + "DELIVERED".padded(to: 11) + "FAILED".padded(to: 8) + "OLDEST DUE".padded(to: 18) + "FAILED ATTEMPTS (1 h)")
         let now = Date()
         for row in report.recipients {
             let oldest = row.oldestDueAt.map { Self.age(now.timeIntervalSince($0)) } ?? "-"
             context.print(row.recipient.padded(to: 26) + String(row.pending).padded(to: 9) + String(row.delivering).padded(to: 8)
-                + String(row.delivered).padded(to: 11) + String(row.failed).padded(to: 8) + oldest)
+                + String(row.delivered).padded(to: 11) + String(row.failed).padded(to: 8) + oldest.padded(to: 18) + Self.rate(row))
         }
         if !report.failures.isEmpty {
             context.print("\nFAILED (dead letters), by last error:")
@@ -84,7 +86,8 @@ struct StatusCommand: Command {
         var recipients: [String: Report.Recipient] = [:]
         let counts = try await pool.query("""
             SELECT recipient, state, count(*)::bigint, min(due_at) FILTER (WHERE state = 'pending')
-            FROM delivery GROUP BY recipient, state
+            FROM delivery d WHERE NOT EXISTS (SELECT FROM delivery r WHERE r.replay_of = d.id)
+            GROUP BY recipient, state
             """)
         for row in counts {
             let (recipient, state, count, oldest) = try row.decode((String, String, Int, Date?).self)
@@ -100,13 +103,32 @@ struct StatusCommand: Command {
             recipients[recipient] = entry
         }
         let failures = try await pool.query("""
-            SELECT recipient, coalesce(last_error, '(none)'), count(*)::bigint FROM delivery
-            WHERE state = 'failed' GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT 50
+            SELECT recipient, coalesce(last_error, '(none)'), count(*)::bigint FROM delivery d
+            WHERE state = 'failed' AND NOT EXISTS (SELECT FROM delivery r WHERE r.replay_of = d.id)
+            GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT 50
             """).map { row in
             let (recipient, error, count) = try row.decode((String, String, Int).self)
             return Report.Failure(recipient: recipient, error: error, count: count)
         }
+        let rates = try await pool.query("""
+            SELECT d.recipient, count(*)::bigint, count(*) FILTER (WHERE a.outcome <> 'delivered')::bigint
+            FROM delivery_attempt a JOIN delivery d ON d.id = a.delivery_id
+            WHERE a.finished_at >= now() - interval '1 hour' GROUP BY 1
+            """)
+        for row in rates {
+            let (recipient, attempts, failed) = try row.decode((String, Int, Int).self)
+            var entry = recipients[recipient] ?? Report.Recipient(recipient: recipient)
+            entry.attemptsLastHour = attempts
+            entry.failedAttemptsLastHour = failed
+            recipients[recipient] = entry
+        }
         return Report(recipients: recipients.values.sorted { $0.recipient < $1.recipient }, failures: failures)
+    }
+
+    /// "2 of 40 (5%)", or "-" without attempts in the last hour.
+    static func rate(_ row: Report.Recipient) -> String {
+        guard row.attemptsLastHour > 0 else { return "-" }
+        return "\(row.failedAttemptsLastHour) of \(row.attemptsLastHour) (\(row.failedAttemptsLastHour * 100 / row.attemptsLastHour)%)"
     }
 
     /// "due now", "3 min", "2 h", "4 d".

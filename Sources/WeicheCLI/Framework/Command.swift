@@ -25,6 +25,8 @@ enum ExitCode: Int32 {
     case usage = 2
     /// The database could not be reached, started or used (the schema is not this version's).
     case databaseUnavailable = 3
+    /// Stopped by SIGINT/SIGTERM before the work was done; running the command again finishes it.
+    case interrupted = 130
 }
 
 /// A mistake on the command line.

@@ -16,8 +16,12 @@ enum CommandLineTool {
         ServeCommand.self,
         SubmitCommand.self,
         StatusCommand.self,
+        MessagesListCommand.self,
         MessagesShowCommand.self,
         MessagesEraseCommand.self,
+        ReplayCommand.self,
+        DeadLetterListCommand.self,
+        DeadLetterRedriveCommand.self,
         AuditAnchorCommand.self,
         AuditVerifyCommand.self,
         AuditQueryCommand.self,
@@ -111,7 +115,7 @@ enum CommandLineTool {
         let members = commands.filter { $0.path.count > 1 && $0.path[0] == first }
         guard !members.isEmpty else { return nil }
         return "USAGE: weiche \(first) <subcommand>\n\nSUBCOMMANDS:\n"
-            + members.map { "  \($0.path.dropFirst().joined(separator: " ").padded(to: 16)) \($0.abstract)" }.joined(separator: "\n")
+            + members.map { "  \($0.path.dropFirst().joined(separator: " ").padded(to: 20)) \($0.abstract)" }.joined(separator: "\n")
             + "\n\nSee 'weiche \(first) <subcommand> --help' for details."
     }
 
@@ -122,7 +126,7 @@ enum CommandLineTool {
         USAGE: weiche <command> [options]
 
         COMMANDS:
-        \(commands.map { "  \($0.path.joined(separator: " ").padded(to: 16)) \($0.abstract)" }.joined(separator: "\n"))
+        \(commands.map { "  \($0.path.joined(separator: " ").padded(to: 20)) \($0.abstract)" }.joined(separator: "\n"))
 
         OPTIONS:
           -h, --help     Show help for weiche or for a command ('weiche db status --help').
@@ -134,7 +138,7 @@ enum CommandLineTool {
           WEICHE_HOME           Where the embedded PostgreSQL keeps its data (default: ./.weiche).
           WEICHE_CONFIG         The gateway configuration file, if --config is not given.
 
-        EXIT CODES: 0 success, 1 failure, 2 usage error, 3 database unavailable.
+        EXIT CODES: 0 success, 1 failure, 2 usage error, 3 database unavailable, 130 interrupted.
         """
     }
 }

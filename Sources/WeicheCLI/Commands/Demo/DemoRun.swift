@@ -76,12 +76,7 @@ struct DemoRun {
         let deadline = ContinuousClock.now + .seconds(30)
         while true {
             let report = try await gateway.runOnce()
-            total.itemsRead += report.itemsRead
-            total.referralsStored += report.referralsStored
-            total.rejections += report.rejections
-            total.delivered += report.delivered
-            total.retriesScheduled += report.retriesScheduled
-            total.failed += report.failed
+            total.add(report)
             let open = try await pool.query("SELECT count(*)::bigint FROM delivery WHERE state IN ('pending', 'delivering')")
             if try open[0].decode(Int.self, at: 0) == 0 { return total }
             guard ContinuousClock.now < deadline else {
