@@ -101,7 +101,7 @@ struct ReplayCommandTests {
             #expect(try await AuditLog(pool: pool).verify().failure == nil)
             let one = try await pool.query("SELECT message_id::text FROM delivery WHERE replay_of IS NOT NULL LIMIT 1").single().decode(String.self, at: 0)
             let shown = try await WeicheBinary.run(["messages", "show", one], environment: env)
-            #expect(shown.output.contains("replay of [") && shown.output.contains("by person/M. Weber: Server wieder da"), "\(shown.output)")
+            #expect(shown.output.contains("replayed as [") && shown.output.contains("replay of [") && shown.output.contains("by person/M. Weber: Server wieder da"), "\(shown.output)")
 
             // The same command again finds nothing left to do; nothing is sent twice.
             let again = try await WeicheBinary.run(["replay", "--state", "failed", "--to", "jugendamt", "--reason", "Server wieder da", "--yes"], environment: env)

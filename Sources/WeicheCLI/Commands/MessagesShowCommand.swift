@@ -87,6 +87,9 @@ struct MessagesShowCommand: Command {
             for delivery in detail.deliveries {
                 let what = delivery.kind == "receipt" ? "receipt to" : "to"
                 context.print("  \(what) \(delivery.recipient): \(delivery.state), \(delivery.attempts.count) attempt\(delivery.attempts.count == 1 ? "" : "s")  [\(delivery.id.uuidString.lowercased().prefix(8))]")
+                for replay in detail.deliveries where replay.replayOf == delivery.id {
+                    context.print("    replayed as [\(replay.id.uuidString.lowercased().prefix(8))]")
+                }
                 if let original = delivery.replayOf {
                     context.print("    replay of [\(original.uuidString.lowercased().prefix(8))] by \(delivery.replayedBy ?? "?"): \(delivery.replayReason ?? "")")
                 }
