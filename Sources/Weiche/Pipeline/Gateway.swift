@@ -67,10 +67,13 @@ public struct Gateway: Sendable {
         var read = 0
         for agency in configuration.agencies {
             guard let transport = inbound[agency.id] else { continue }
-            for item in try await transport.receive(limit: limit) {
-                read += 1
-                let ingested = try await ingest(item, from: agency, into: &report)
-                try await transport.acknowledge(item, outcome: ingested.outcome)
+            let items = try await transport.receive(limit: limit)
+            guard !items.isEmpty else { continue }
+            read += items.count
+            // One transaction for all the referrals read; each item is acknowledged only after it.
+            let ingested = try await ingest(items, from: agency, into: &report)
+            for (item, result) in zip(items, ingested) {
+                try await transport.acknowledge(item, outcome: result.outcome)
             }
         }
         report.itemsRead += read
@@ -102,61 +105,77 @@ public struct Gateway: Sendable {
     /// Ingests one item as if it had arrived on `agency`'s channel (`weiche submit`); the
     /// channel is not involved.
     public func submit(_ item: InboundItem, from agency: AgencyID) async throws -> Ingested {
+        try await submit([item], from: agency)[0]
+    }
+
+    /// Ingests items as if they had arrived on `agency`'s channel, their referrals in one
+    /// transaction.
+    public func submit(_ items: [InboundItem], from agency: AgencyID) async throws -> [Ingested] {
         guard let configured = configuration.agency(agency) else {
             throw WeicheError(.invalidInput, "no agency '\(agency)' is configured")
         }
         var report = Report()
-        return try await ingest(item, from: configured, into: &report)
+        return try await ingest(items, from: configured, into: &report)
     }
 
-    /// Decodes one item and stores each referral in it.
-    func ingest(_ item: InboundItem, from agency: GatewayConfiguration.Agency, into report: inout Report) async throws -> Ingested {
-        var result = Ingested()
+    /// Decodes items and stores their referrals in one batch; receipts are recorded one by one.
+    func ingest(_ items: [InboundItem], from agency: GatewayConfiguration.Agency, into report: inout Report) async throws -> [Ingested] {
+        var results = [Ingested](repeating: Ingested(), count: items.count)
         guard let adapter = adapters[agency.adapter] else {
-            result.rejections.append(Rejection(reason: "no adapter '\(agency.adapter)' in this build"))
-            report.rejections += 1
-            return result
+            for index in results.indices {
+                results[index].rejections.append(Rejection(reason: "no adapter '\(agency.adapter)' in this build"))
+            }
+            report.rejections += items.count
+            return results
         }
-        for part in adapter.decode(item, from: agency.id) {
-            switch part {
-            case .rejected(let rejection):
-                result.rejections.append(rejection)
-            case .receipt(let receipt):
-                switch try await store.recordReceipt(receipt, actor: "ingest/\(worker)") {
-                case .recorded(let id), .duplicate(let id):
-                    result.receipts.append(id)
-                case .unknownReference:
-                    result.rejections.append(Rejection(
-                        position: "receipt", field: "reference",
-                        reason: "no referral delivered to \(agency.id) has this Weiche message id"))
-                }
-            case .referral(let referral):
-                let position = "message \(referral.senderMessageID)"
-                guard referral.sender == agency.id else {
-                    result.rejections.append(Rejection(
-                        position: position,
-                        reason: "the referral names \(referral.sender) as its sender but arrived on \(agency.id)'s channel"))
-                    continue
-                }
-                let decisions = policy.evaluate(referral)
-                switch try await store.ingest(referral, decisions: decisions, actor: "ingest/\(worker)") {
-                case .stored(let id, _):
-                    result.messages.append(.init(senderMessageID: referral.senderMessageID, messageID: id, duplicate: false))
-                    report.referralsStored += 1
-                case .duplicate(let id):
-                    result.messages.append(.init(senderMessageID: referral.senderMessageID, messageID: id, duplicate: true))
-                    report.duplicates += 1
-                case .conflict:
-                    result.rejections.append(Rejection(position: position, reason: "this message id was used before for different content"))
-                    continue
-                }
-                for case .refused(let refusal) in decisions {
-                    result.rejections.append(Rejection(position: position, reason: "refused: \(refusal.reason)"))
+        var batch: [(referral: Referral, decisions: [Policy.Decision])] = []
+        var owners: [Int] = []
+        for (index, item) in items.enumerated() {
+            for part in adapter.decode(item, from: agency.id) {
+                switch part {
+                case .rejected(let rejection):
+                    results[index].rejections.append(rejection)
+                case .receipt(let receipt):
+                    switch try await store.recordReceipt(receipt, actor: "ingest/\(worker)") {
+                    case .recorded(let id), .duplicate(let id):
+                        results[index].receipts.append(id)
+                    case .unknownReference:
+                        results[index].rejections.append(Rejection(
+                            position: "receipt", field: "reference",
+                            reason: "no referral delivered to \(agency.id) has this Weiche message id"))
+                    }
+                case .referral(let referral):
+                    guard referral.sender == agency.id else {
+                        results[index].rejections.append(Rejection(
+                            position: "message \(referral.senderMessageID)",
+                            reason: "the referral names \(referral.sender) as its sender but arrived on \(agency.id)'s channel"))
+                        continue
+                    }
+                    batch.append((referral, policy.evaluate(referral)))
+                    owners.append(index)
                 }
             }
         }
-        report.rejections += result.rejections.count
-        return result
+        let outcomes = try await store.ingest(batch, actor: "ingest/\(worker)")
+        for ((referral, decisions), (index, outcome)) in zip(batch, zip(owners, outcomes)) {
+            let position = "message \(referral.senderMessageID)"
+            switch outcome {
+            case .stored(let id, _):
+                results[index].messages.append(.init(senderMessageID: referral.senderMessageID, messageID: id, duplicate: false))
+                report.referralsStored += 1
+            case .duplicate(let id):
+                results[index].messages.append(.init(senderMessageID: referral.senderMessageID, messageID: id, duplicate: true))
+                report.duplicates += 1
+            case .conflict:
+                results[index].rejections.append(Rejection(position: position, reason: "this message id was used before for different content"))
+                continue
+            }
+            for case .refused(let refusal) in decisions {
+                results[index].rejections.append(Rejection(position: position, reason: "refused: \(refusal.reason)"))
+            }
+        }
+        report.rejections += results.map(\.rejections.count).reduce(0, +)
+        return results
     }
 
     // MARK: - Delivery
@@ -180,10 +199,29 @@ public struct Gateway: Sendable {
         return claims.count
     }
 
+    /// Attempts the claimed deliveries concurrently (at most `attemptConcurrency` at a time),
+    /// then records all outcomes in one transaction.
     private func process(_ claims: [PipelineStore.Claim], into report: inout Report) async throws {
-        for claim in claims {
-            let outcome = await attempt(claim)
-            let completion = try await store.complete(claim, outcome: outcome, retry: configuration.retryPolicy(for: claim.recipient))
+        guard !claims.isEmpty else { return }
+        var outcomes = [DeliveryOutcome?](repeating: nil, count: claims.count)
+        await withTaskGroup(of: (Int, DeliveryOutcome).self) { group in
+            var next = 0
+            func start(_ index: Int) { group.addTask { (index, await attempt(claims[index])) } }
+            while next < min(Self.attemptConcurrency, claims.count) {
+                start(next)
+                next += 1
+            }
+            while let (index, outcome) = await group.next() {
+                outcomes[index] = outcome
+                if next < claims.count {
+                    start(next)
+                    next += 1
+                }
+            }
+        }
+        let results = zip(claims, outcomes).map { (claim: $0, outcome: $1 ?? .retryableFailure("the attempt did not finish")) }
+        let completions = try await store.complete(results, retry: { configuration.retryPolicy(for: $0) })
+        for completion in completions {
             switch completion {
             case .delivered: report.delivered += 1
             case .retryAt: report.retriesScheduled += 1
@@ -192,6 +230,9 @@ public struct Gateway: Sendable {
             }
         }
     }
+
+    /// How many deliveries of a batch are attempted at once.
+    static let attemptConcurrency = 16
 
     /// One delivery attempt: encode for the recipient, hand to its channel.
     func attempt(_ claim: PipelineStore.Claim) async -> DeliveryOutcome {

@@ -84,65 +84,111 @@ extension PipelineStore {
     public func complete(
         _ claim: Claim, outcome: DeliveryOutcome, retry policy: GatewayConfiguration.RetryPolicy
     ) async throws -> Completion {
+        try await complete([(claim, outcome)], retry: { _ in policy })[0]
+    }
+
+    /// Records the attempts of many claims and moves each delivery on, in one transaction with
+    /// three statements and one audit append, whatever the batch size.
+    public func complete(
+        _ results: [(claim: Claim, outcome: DeliveryOutcome)], retry policy: (AgencyID) -> GatewayConfiguration.RetryPolicy
+    ) async throws -> [Completion] {
+        guard !results.isEmpty else { return [] }
         let now = clock.now()
-        let (kind, error): (String, String?) = switch outcome {
-        case .delivered: ("delivered", nil)
-        case .retryableFailure(let reason): ("retryable", reason)
-        case .permanentFailure(let reason): ("permanent", reason)
-        }
-        let backoff = Backoff(policy: policy)
         var generator = SystemRandomNumberGenerator()
-        let completion: Completion = switch outcome {
-        case .delivered: .delivered
-        case .retryableFailure where backoff.allowsAnotherAttempt(after: claim.attempt):
-            .retryAt(now.addingTimeInterval(backoff.delay(afterAttempt: claim.attempt, using: &generator).seconds))
-        case .retryableFailure, .permanentFailure: .failed
+        var rows: [CompletionRow] = []
+        var completions: [Completion] = []
+        for (claim, outcome) in results {
+            let backoff = Backoff(policy: policy(claim.recipient))
+            let completion: Completion = switch outcome {
+            case .delivered: .delivered
+            case .retryableFailure where backoff.allowsAnotherAttempt(after: claim.attempt):
+                .retryAt(now.addingTimeInterval(backoff.delay(afterAttempt: claim.attempt, using: &generator).seconds))
+            case .retryableFailure, .permanentFailure: .failed
+            }
+            completions.append(completion)
+            rows.append(CompletionRow(claim: claim, outcome: outcome, completion: completion, now: now))
         }
-        return try await pool.withAuditedTransaction { connection, audit in
-            try await connection.query("""
-                INSERT INTO delivery_attempt (delivery_id, attempt, worker, started_at, finished_at, outcome, error)
-                VALUES (\(claim.deliveryID), \(claim.attempt), \(claim.worker), \(claim.claimedAt), \(now), \(kind), \(error))
-                """)
-            audit.add(AuditEvent(.attempted, at: now, actor: claim.worker, message: claim.messageID, agency: claim.recipient,
-                                 details: ["attempt": String(claim.attempt), "outcome": kind, "error": error ?? ""]))
-            let updated: PostgresRows
-            switch completion {
-            case .delivered:
-                updated = try await connection.query("""
-                    UPDATE delivery SET state = 'delivered', finished_at = \(now), lease_owner = NULL, lease_expires_at = NULL,
-                                        last_error = NULL
-                    WHERE id = \(claim.deliveryID) AND state = 'delivering' AND lease_owner = \(claim.worker)
-                      AND attempts = \(claim.attempt)
-                    """)
-            case .retryAt(let due):
-                updated = try await connection.query("""
-                    UPDATE delivery SET state = 'pending', due_at = \(due), lease_owner = NULL, lease_expires_at = NULL,
-                                        last_error = \(error)
-                    WHERE id = \(claim.deliveryID) AND state = 'delivering' AND lease_owner = \(claim.worker)
-                      AND attempts = \(claim.attempt)
-                    """)
-            case .failed, .leaseLost:
-                updated = try await connection.query("""
-                    UPDATE delivery SET state = 'failed', finished_at = \(now), lease_owner = NULL, lease_expires_at = NULL,
-                                        last_error = \(error)
-                    WHERE id = \(claim.deliveryID) AND state = 'delivering' AND lease_owner = \(claim.worker)
-                      AND attempts = \(claim.attempt)
-                    """)
+        let finished = try await pool.withAuditedTransaction { connection, audit in
+            try await connection.query(PostgresQuery(unsafeSQL: Self.insertAttemptsSQL, bindings: Self.bindings(rows)))
+            let updated = try await connection.query(PostgresQuery(unsafeSQL: Self.completeDeliveriesSQL, bindings: Self.bindings(rows)))
+                .map { try $0.decode(UUID.self, at: 0) }
+            let moved = Set(updated)
+            for (row, (claim, _)) in zip(rows, results) {
+                audit.add(AuditEvent(.attempted, at: now, actor: claim.worker, message: claim.messageID, agency: claim.recipient,
+                                     details: ["attempt": String(claim.attempt), "outcome": row.outcome, "error": row.error ?? ""]))
+                guard moved.contains(claim.deliveryID) else { continue }
+                switch row.state {
+                case "delivered":
+                    audit.add(AuditEvent(.delivered, at: now, actor: claim.worker, message: claim.messageID, agency: claim.recipient,
+                                         details: ["attempts": String(claim.attempt)]))
+                case "failed":
+                    audit.add(AuditEvent(.failed, at: now, actor: claim.worker, message: claim.messageID, agency: claim.recipient,
+                                         details: ["attempts": String(claim.attempt), "error": row.error ?? ""]))
+                default: break
+                }
             }
-            guard updated.affectedRows == 1 else { return .leaseLost }
-            switch completion {
-            case .delivered:
-                audit.add(AuditEvent(.delivered, at: now, actor: claim.worker, message: claim.messageID, agency: claim.recipient,
-                                     details: ["attempts": String(claim.attempt)]))
-            case .failed:
-                audit.add(AuditEvent(.failed, at: now, actor: claim.worker, message: claim.messageID, agency: claim.recipient,
-                                     details: ["attempts": String(claim.attempt), "error": error ?? ""]))
-            case .retryAt, .leaseLost:
-                break
+            return moved
+        }
+        return zip(results, completions).map { finished.contains($0.0.claim.deliveryID) ? $0.1 : .leaseLost }
+    }
+
+    /// One completed attempt, as the batch statements read it (`jsonb_to_recordset`).
+    struct CompletionRow: Codable {
+        var id: UUID
+        var attempt: Int
+        var worker: String
+        var startedAt: Date
+        var finishedAt: Date
+        var outcome: String
+        var error: String?
+        /// The delivery's next state, and when it is due again for a retry.
+        var state: String
+        var dueAt: Date?
+
+        init(claim: Claim, outcome: DeliveryOutcome, completion: Completion, now: Date) {
+            id = claim.deliveryID
+            attempt = claim.attempt
+            worker = claim.worker
+            startedAt = claim.claimedAt
+            finishedAt = now
+            switch outcome {
+            case .delivered: (self.outcome, error) = ("delivered", nil)
+            case .retryableFailure(let reason): (self.outcome, error) = ("retryable", reason)
+            case .permanentFailure(let reason): (self.outcome, error) = ("permanent", reason)
             }
-            return completion
+            switch completion {
+            case .delivered: (state, dueAt) = ("delivered", nil)
+            case .retryAt(let due): (state, dueAt) = ("pending", due)
+            case .failed, .leaseLost: (state, dueAt) = ("failed", nil)
+            }
         }
     }
+
+    static func bindings(_ rows: [CompletionRow]) -> PostgresBindings {
+        var bindings = PostgresBindings()
+        bindings.append(PostgresJSON(rows))
+        return bindings
+    }
+
+    /// The statements of a completion batch; `$1` is a JSON array of ``CompletionRow``. The
+    /// benchmark's pgbench reference runs these same texts (see `weiche bench`).
+    static let completionRecordset = """
+        jsonb_to_recordset($1::jsonb) AS r(id uuid, attempt integer, worker text, "startedAt" timestamptz, "finishedAt" timestamptz,
+                                           outcome text, error text, state text, "dueAt" timestamptz)
+        """
+    static let insertAttemptsSQL = """
+        INSERT INTO delivery_attempt (delivery_id, attempt, worker, started_at, finished_at, outcome, error)
+        SELECT r.id, r.attempt, r.worker, r."startedAt", r."finishedAt", r.outcome, r.error FROM \(completionRecordset)
+        """
+    static let completeDeliveriesSQL = """
+        UPDATE delivery d
+        SET state = r.state, due_at = coalesce(r."dueAt", d.due_at),
+            finished_at = CASE WHEN r.state = 'pending' THEN d.finished_at ELSE r."finishedAt" END,
+            lease_owner = NULL, lease_expires_at = NULL, last_error = r.error
+        FROM \(completionRecordset)
+        WHERE d.id = r.id AND d.state = 'delivering' AND d.lease_owner = r.worker AND d.attempts = r.attempt
+        RETURNING d.id
+        """
 }
 
 extension Duration {

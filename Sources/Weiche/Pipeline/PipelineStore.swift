@@ -33,66 +33,148 @@ public struct PipelineStore: Sendable {
     /// Stores a referral, one pending delivery per allowed recipient, and the events, in one
     /// transaction. Idempotent per sender and sender message id.
     public func ingest(_ referral: Referral, decisions: [Policy.Decision], actor: String) async throws -> IngestOutcome {
-        let hash = try Self.contentHash(referral)
+        try await ingest([(referral, decisions)], actor: actor)[0]
+    }
+
+    /// Stores many referrals in one transaction: one statement for the messages, one for their
+    /// deliveries, one audit append — whatever the batch size. Each referral is idempotent on
+    /// its own (the same sender message id again is a duplicate, or a conflict if its content
+    /// differs), also within the batch.
+    public func ingest(_ batch: [(referral: Referral, decisions: [Policy.Decision])], actor: String) async throws -> [IngestOutcome] {
+        guard !batch.isEmpty else { return [] }
         let now = clock.now()
-        let subject = subjectKey?.subject(of: referral)
-        return try await pool.withAuditedTransaction { connection, audit in
-            let id = UUID()
+        var messages: [MessageRow] = []
+        for (referral, _) in batch {
             var stored = referral
-            stored.id = id
-            let inserted = try await connection.query("""
-                INSERT INTO message (id, sender, sender_message_id, type, sent_at, received_at, legal_basis, purpose,
-                                     consent_reference, in_reply_to, content_sha256, referral, subject)
-                VALUES (\(id), \(referral.sender.rawValue), \(referral.senderMessageID), \(referral.type.rawValue),
-                        \(referral.createdAt), \(now), \(referral.legalBasis), \(referral.purpose),
-                        \(referral.consentReference), \(referral.inReplyTo), \(hash), \(PostgresJSON(stored)), \(subject))
-                ON CONFLICT ON CONSTRAINT message_sender_message_key DO NOTHING
-                RETURNING id
-                """)
-            guard inserted.count == 1 else {
-                let existing = try await connection.query("""
-                    SELECT id, content_sha256 FROM message
-                    WHERE sender = \(referral.sender.rawValue) AND sender_message_id = \(referral.senderMessageID)
-                    """).single()
-                let (existingID, existingHash) = try existing.decode((UUID, String).self)
-                if existingHash == hash { return .duplicate(messageID: existingID) }
-                audit.add(AuditEvent(.conflict, at: now, actor: actor, message: existingID, agency: referral.sender, details: [
-                    "reason": "sender message id \(referral.senderMessageID) was used before for different content"
-                ]))
-                return .conflict(messageID: existingID)
-            }
-            audit.add(AuditEvent(.received, at: now, actor: actor, message: id, agency: referral.sender, details: [
-                "type": referral.type.rawValue, "senderMessageId": referral.senderMessageID,
-            ]))
-            var deliveries: [AgencyID: UUID] = [:]
-            for decision in decisions {
-                switch decision {
-                case .refused(let refusal):
-                    audit.add(AuditEvent(.refused, at: now, actor: actor, message: id, agency: refusal.recipient, details: [
-                        "code": refusal.code.rawValue, "reason": refusal.reason,
-                    ]))
-                case .allowed(let allowed):
-                    let deliveryID = UUID()
-                    var content = allowed.referral
-                    content.id = id
-                    try await connection.query("""
-                        INSERT INTO delivery (id, message_id, recipient, state, due_at, content, created_at)
-                        VALUES (\(deliveryID), \(id), \(allowed.recipient.rawValue), 'pending', \(now), \(PostgresJSON(content)), \(now))
-                        """)
-                    deliveries[allowed.recipient] = deliveryID
-                    audit.add(AuditEvent(.routed, at: now, actor: actor, message: id, agency: allowed.recipient, details: [
-                        "legalBasis": allowed.route.legalBasis, "purpose": allowed.route.purpose,
-                    ]))
-                    if !allowed.minimisation.isEmpty {
-                        audit.add(AuditEvent(.minimised, at: now, actor: actor, message: id, agency: allowed.recipient, details: [
-                            "removed": allowed.minimisation.removed.map { "\($0.field) (\($0.category.rawValue))" }.joined(separator: ", ")
-                        ]))
-                    }
+            stored.id = UUID()
+            messages.append(MessageRow(
+                id: stored.id!, sender: referral.sender.rawValue, senderMessageId: referral.senderMessageID, type: referral.type.rawValue,
+                sentAt: referral.createdAt, receivedAt: now, legalBasis: referral.legalBasis, purpose: referral.purpose,
+                consentReference: referral.consentReference, inReplyTo: referral.inReplyTo, contentSha256: try Self.contentHash(referral),
+                referral: stored, subject: subjectKey?.subject(of: referral)))
+        }
+        return try await pool.withAuditedTransaction { connection, audit in
+            let inserted = Set(try await connection.query(PostgresQuery(unsafeSQL: Self.insertMessagesSQL, bindings: Self.json(messages)))
+                .map { try $0.decode(UUID.self, at: 0) })
+            var existing: [String: (UUID, String)] = [:]
+            if inserted.count < messages.count {
+                let keys = messages.filter { !inserted.contains($0.id) }.map { MessageKey(sender: $0.sender, senderMessageId: $0.senderMessageId) }
+                for row in try await connection.query(PostgresQuery(unsafeSQL: Self.findMessagesSQL, bindings: Self.json(keys))) {
+                    let (id, sender, senderID, hash) = try row.decode((UUID, String, String, String).self)
+                    existing[sender + "\u{0}" + senderID] = (id, hash)
                 }
             }
-            return .stored(messageID: id, deliveries: deliveries)
+            var outcomes: [IngestOutcome] = []
+            var deliveries: [DeliveryRow] = []
+            for (message, (referral, decisions)) in zip(messages, batch) {
+                guard inserted.contains(message.id) else {
+                    guard let (existingID, existingHash) = existing[message.sender + "\u{0}" + message.senderMessageId] else {
+                        throw WeicheError(.conflict, "message \(message.senderMessageId) from \(message.sender) was neither stored nor found")
+                    }
+                    if existingHash == message.contentSha256 {
+                        outcomes.append(.duplicate(messageID: existingID))
+                    } else {
+                        audit.add(AuditEvent(.conflict, at: now, actor: actor, message: existingID, agency: referral.sender, details: [
+                            "reason": "sender message id \(referral.senderMessageID) was used before for different content"
+                        ]))
+                        outcomes.append(.conflict(messageID: existingID))
+                    }
+                    continue
+                }
+                audit.add(AuditEvent(.received, at: now, actor: actor, message: message.id, agency: referral.sender, details: [
+                    "type": referral.type.rawValue, "senderMessageId": referral.senderMessageID,
+                ]))
+                var created: [AgencyID: UUID] = [:]
+                for decision in decisions {
+                    switch decision {
+                    case .refused(let refusal):
+                        audit.add(AuditEvent(.refused, at: now, actor: actor, message: message.id, agency: refusal.recipient, details: [
+                            "code": refusal.code.rawValue, "reason": refusal.reason,
+                        ]))
+                    case .allowed(let allowed):
+                        var content = allowed.referral
+                        content.id = message.id
+                        let deliveryID = UUID()
+                        deliveries.append(DeliveryRow(id: deliveryID, messageId: message.id, recipient: allowed.recipient.rawValue, content: content))
+                        created[allowed.recipient] = deliveryID
+                        audit.add(AuditEvent(.routed, at: now, actor: actor, message: message.id, agency: allowed.recipient, details: [
+                            "legalBasis": allowed.route.legalBasis, "purpose": allowed.route.purpose,
+                        ]))
+                        if !allowed.minimisation.isEmpty {
+                            audit.add(AuditEvent(.minimised, at: now, actor: actor, message: message.id, agency: allowed.recipient, details: [
+                                "removed": allowed.minimisation.removed.map { "\($0.field) (\($0.category.rawValue))" }.joined(separator: ", ")
+                            ]))
+                        }
+                    }
+                }
+                outcomes.append(.stored(messageID: message.id, deliveries: created))
+            }
+            if !deliveries.isEmpty {
+                var bindings = Self.json(deliveries)
+                bindings.append(now)
+                try await connection.query(PostgresQuery(unsafeSQL: Self.insertDeliveriesSQL, bindings: bindings))
+            }
+            return outcomes
         }
     }
+
+    struct MessageRow: Codable {
+        var id: UUID
+        var sender: String
+        var senderMessageId: String
+        var type: String
+        var sentAt: Date
+        var receivedAt: Date
+        var legalBasis: String
+        var purpose: String
+        var consentReference: String?
+        var inReplyTo: String?
+        var contentSha256: String
+        var referral: Referral
+        var subject: String?
+    }
+
+    struct MessageKey: Codable {
+        var sender: String
+        var senderMessageId: String
+    }
+
+    struct DeliveryRow: Codable {
+        var id: UUID
+        var messageId: UUID
+        var recipient: String
+        var content: Referral
+    }
+
+    static func json<Rows: Codable & Sendable>(_ rows: Rows) -> PostgresBindings {
+        var bindings = PostgresBindings()
+        bindings.append(PostgresJSON(rows))
+        return bindings
+    }
+
+    /// The ingest statements; `$1` is a JSON array of rows. The benchmark's pgbench reference
+    /// runs these same texts (see `weiche bench`).
+    static let insertMessagesSQL = """
+        INSERT INTO message (id, sender, sender_message_id, type, sent_at, received_at, legal_basis, purpose,
+                             consent_reference, in_reply_to, content_sha256, referral, subject)
+        SELECT m.id, m.sender, m."senderMessageId", m.type, m."sentAt", m."receivedAt", m."legalBasis", m.purpose,
+               m."consentReference", m."inReplyTo", m."contentSha256", m.referral, m.subject
+        FROM jsonb_to_recordset($1::jsonb) AS m(id uuid, sender text, "senderMessageId" text, type text, "sentAt" timestamptz,
+             "receivedAt" timestamptz, "legalBasis" text, purpose text, "consentReference" text, "inReplyTo" text,
+             "contentSha256" text, referral jsonb, subject text)
+        ON CONFLICT ON CONSTRAINT message_sender_message_key DO NOTHING
+        RETURNING id
+        """
+    static let findMessagesSQL = """
+        SELECT m.id, m.sender, m.sender_message_id, m.content_sha256
+        FROM message m JOIN jsonb_to_recordset($1::jsonb) AS k(sender text, "senderMessageId" text)
+          ON m.sender = k.sender AND m.sender_message_id = k."senderMessageId"
+        """
+    static let insertDeliveriesSQL = """
+        INSERT INTO delivery (id, message_id, recipient, state, due_at, content, created_at)
+        SELECT d.id, d."messageId", d.recipient, 'pending', $2, d.content, $2
+        FROM jsonb_to_recordset($1::jsonb) AS d(id uuid, "messageId" uuid, recipient text, content jsonb)
+        """
 
     /// SHA-256 of the referral's canonical JSON (sorted keys, without Weiche's id).
     static func contentHash(_ referral: Referral) throws -> String {
