@@ -27,27 +27,13 @@ extension PipelineStore {
         let now = clock.now()
         let expires = now.addingTimeInterval(lease.seconds)
         return try await pool.withAuditedTransaction { connection, audit in
-            let rows = try await connection.query("""
-                WITH pending AS (
-                    SELECT id FROM delivery WHERE state = 'pending' AND due_at <= \(now)
-                      AND (\(ids.map(PostgresArray.init))::uuid[] IS NULL OR id = ANY (\(ids.map(PostgresArray.init))))
-                    ORDER BY due_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
-                ), expired AS (
-                    SELECT id FROM delivery WHERE state = 'delivering' AND lease_expires_at <= \(now)
-                      AND \(ids.map(PostgresArray.init))::uuid[] IS NULL
-                    ORDER BY lease_expires_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
-                ), due AS (
-                    SELECT id FROM expired UNION ALL SELECT id FROM pending LIMIT \(limit)
-                ), previous AS (
-                    SELECT d.id, d.state AS previous_state, d.lease_owner AS previous_owner
-                    FROM delivery d JOIN due USING (id)
-                )
-                UPDATE delivery d
-                SET state = 'delivering', attempts = d.attempts + 1, lease_owner = \(worker), lease_expires_at = \(expires)
-                FROM previous p
-                WHERE d.id = p.id
-                RETURNING d.id, d.message_id, d.recipient, d.attempts, d.content, p.previous_state, p.previous_owner, d.receipt
-                """)
+            var bindings = PostgresBindings()
+            bindings.append(now)
+            bindings.append(ids.map(PostgresArray.init))
+            bindings.append(limit)
+            bindings.append(worker)
+            bindings.append(expires)
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: Self.claimSQL, bindings: bindings))
             var claims: [Claim] = []
             for row in rows {
                 let (id, message, recipient, attempts, content, previousState, previousOwner, receipt) = try row.decode(
@@ -65,6 +51,29 @@ extension PipelineStore {
             return claims
         }
     }
+
+    /// The claim statement: `$1` now, `$2` only these ids (or NULL), `$3` the batch size, `$4` the
+    /// worker, `$5` when its lease expires. The benchmark's pgbench reference runs this text.
+    public static let claimSQL = """
+        WITH pending AS (
+            SELECT id FROM delivery WHERE state = 'pending' AND due_at <= $1
+              AND ($2::uuid[] IS NULL OR id = ANY ($2::uuid[]))
+            ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED
+        ), expired AS (
+            SELECT id FROM delivery WHERE state = 'delivering' AND lease_expires_at <= $1 AND $2::uuid[] IS NULL
+            ORDER BY lease_expires_at LIMIT $3 FOR UPDATE SKIP LOCKED
+        ), due AS (
+            SELECT id FROM expired UNION ALL SELECT id FROM pending LIMIT $3
+        ), previous AS (
+            SELECT d.id, d.state AS previous_state, d.lease_owner AS previous_owner
+            FROM delivery d JOIN due USING (id)
+        )
+        UPDATE delivery d
+        SET state = 'delivering', attempts = d.attempts + 1, lease_owner = $4, lease_expires_at = $5
+        FROM previous p
+        WHERE d.id = p.id
+        RETURNING d.id, d.message_id, d.recipient, d.attempts, d.content, p.previous_state, p.previous_owner, d.receipt
+        """
 
     /// What ``complete(_:outcome:retry:)`` did with the delivery.
     public enum Completion: Sendable, Equatable {
@@ -176,11 +185,11 @@ extension PipelineStore {
         jsonb_to_recordset($1::jsonb) AS r(id uuid, attempt integer, worker text, "startedAt" timestamptz, "finishedAt" timestamptz,
                                            outcome text, error text, state text, "dueAt" timestamptz)
         """
-    static let insertAttemptsSQL = """
+    public static let insertAttemptsSQL = """
         INSERT INTO delivery_attempt (delivery_id, attempt, worker, started_at, finished_at, outcome, error)
         SELECT r.id, r.attempt, r.worker, r."startedAt", r."finishedAt", r.outcome, r.error FROM \(completionRecordset)
         """
-    static let completeDeliveriesSQL = """
+    public static let completeDeliveriesSQL = """
         UPDATE delivery d
         SET state = r.state, due_at = coalesce(r."dueAt", d.due_at),
             finished_at = CASE WHEN r.state = 'pending' THEN d.finished_at ELSE r."finishedAt" END,

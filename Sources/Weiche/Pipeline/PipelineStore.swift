@@ -154,7 +154,7 @@ public struct PipelineStore: Sendable {
 
     /// The ingest statements; `$1` is a JSON array of rows. The benchmark's pgbench reference
     /// runs these same texts (see `weiche bench`).
-    static let insertMessagesSQL = """
+    public static let insertMessagesSQL = """
         INSERT INTO message (id, sender, sender_message_id, type, sent_at, received_at, legal_basis, purpose,
                              consent_reference, in_reply_to, content_sha256, referral, subject)
         SELECT m.id, m.sender, m."senderMessageId", m.type, m."sentAt", m."receivedAt", m."legalBasis", m.purpose,
@@ -170,7 +170,7 @@ public struct PipelineStore: Sendable {
         FROM message m JOIN jsonb_to_recordset($1::jsonb) AS k(sender text, "senderMessageId" text)
           ON m.sender = k.sender AND m.sender_message_id = k."senderMessageId"
         """
-    static let insertDeliveriesSQL = """
+    public static let insertDeliveriesSQL = """
         INSERT INTO delivery (id, message_id, recipient, state, due_at, content, created_at)
         SELECT d.id, d."messageId", d.recipient, 'pending', $2, d.content, $2
         FROM jsonb_to_recordset($1::jsonb) AS d(id uuid, "messageId" uuid, recipient text, content jsonb)

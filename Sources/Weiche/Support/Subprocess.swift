@@ -72,10 +72,24 @@ public enum Subprocess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, standardOutput, 1)
         posix_spawn_file_actions_adddup2(&actions, standardOutput, 2)
+        // The child starts with no signal blocked and every signal at its default: the calling
+        // thread's mask (runtime threads block some) and ignored signals (a command that
+        // handles SIGINT itself) must not leak into helper programs, which rely on SIGALRM,
+        // SIGINT and SIGTERM.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let cArguments = arguments.map { strdup($0) } + [nil]
         defer { cArguments.forEach { free($0) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, arguments[0], &actions, nil, cArguments, environ)
+        let result = posix_spawn(&pid, arguments[0], &actions, &attributes, cArguments, environ)
         guard result == 0 else {
             throw WeicheSubprocessError(message: "could not start \(arguments[0]): \(String(cString: strerror(result)))")
         }

@@ -27,6 +27,7 @@ enum CommandLineTool {
         AuditQueryCommand.self,
         AuditExportCommand.self,
         DemoCommand.self,
+        BenchCommand.self,
     ]
 
     static func run(_ arguments: [String], context: CommandContext) async -> ExitCode {

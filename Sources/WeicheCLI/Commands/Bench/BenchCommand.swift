@@ -1,0 +1,325 @@
+import Foundation
+import Weiche
+import WeicheCore
+import WeichePostgres
+
+/// `weiche bench`: throughput, latency and growth of this installation, against pgbench
+/// running the same SQL.
+struct BenchCommand: Command {
+    static let path = ["bench"]
+    static let abstract = "Measure throughput, latency and growth, against pgbench running the same SQL."
+    static let help = """
+        USAGE: weiche bench [--quick] [--referrals N] [--directory-referrals N] [--rate R]
+                            [--duration S] [--history N] [--backlog N] [--batch N]
+                            [--workers N] [--reference-seconds S] [--no-reference] [--json]
+
+        Measures the gateway on this database (the embedded one, or WEICHE_DATABASE_URL), each
+        phase in a schema it creates and drops, with realistic MaßArbeit referrals (about 2 KB of
+        JSON, four types) through the real adapter, policy, store, audit log and delivery:
+
+          throughput   referrals/s for ingest alone, delivery alone and end to end, with an
+                       in-memory sink (the pipeline's own speed) and with the directory
+                       transport (fsync'd files);
+          latency      at a fixed offered rate: from the submit's commit to delivery, p50, p99,
+                       p99.9 and max;
+          growth       end to end with N delivered referrals and their audit entries already
+                       in the tables, against the empty database; peak memory with a backlog;
+          reference    pgbench running the gateway's own statements, unbatched and at the
+                       gateway's batch size, in the same run; the gateway ÷ reference ratio.
+
+        Progress goes to standard error. It is a benchmark, not a test: run it on a quiet machine.
+
+        OPTIONS:
+          --quick                 A run under 30 seconds (small numbers everywhere).
+          --referrals N           Throughput runs (default 100000; quick 2000).
+          --directory-referrals N With the directory transport (default referrals ÷ 10).
+          --rate R --duration S   Latency: offered referrals per second and for how long (1000, 60).
+          --history N             Growth: delivered referrals already present (default 1000000).
+          --backlog N             Referrals waiting while the gateway works, for peak memory (1000000).
+          --batch N               Referrals per transaction (default 100).
+          --workers N             Concurrent submitters and delivery workers (default 4).
+          --reference-seconds S   How long each pgbench run lasts (default 15).
+          --no-reference          Skip pgbench.
+          --json                  One JSON object (see Docs/Performance.md).
+
+        EXAMPLES:
+          weiche bench --quick
+          weiche bench --referrals 20000 --history 200000 --backlog 100000 --json > bench.json
+        """
+
+    var referrals = 100_000
+    var directoryReferrals: Int?
+    var rate = 1_000
+    var duration = 60
+    var history = 1_000_000
+    var backlog = 1_000_000
+    var batch = 100
+    var workers = 4
+    var referenceSeconds = 15
+    var reference = true
+    var json = false
+
+    init(arguments: inout Arguments) throws(UsageError) {
+        if arguments.flag("--quick") {
+            (referrals, rate, duration, history, backlog, referenceSeconds) = (2_000, 500, 4, 10_000, 5_000, 3)
+        }
+        func number(_ name: String, _ range: ClosedRange<Int>, _ value: inout Int) throws(UsageError) {
+            guard let text = try arguments.option(name) else { return }
+            guard let parsed = Int(text), range.contains(parsed) else { throw UsageError("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)") }
+            value = parsed
+        }
+        try number("--referrals", 1...10_000_000, &referrals)
+        var directory = -1
+        try number("--directory-referrals", 0...10_000_000, &directory)
+        directoryReferrals = directory >= 0 ? directory : nil
+        try number("--rate", 1...100_000, &rate)
+        try number("--duration", 1...3_600, &duration)
+        try number("--history", 0...100_000_000, &history)
+        try number("--backlog", 0...100_000_000, &backlog)
+        try number("--batch", 1...10_000, &batch)
+        try number("--workers", 1...64, &workers)
+        try number("--reference-seconds", 1...3_600, &referenceSeconds)
+        reference = !arguments.flag("--no-reference")
+        json = arguments.flag("--json")
+        try arguments.finish()
+    }
+
+    struct Result: Encodable {
+        struct Phase: Encodable {
+            var name: String
+            var referrals: Int
+            var seconds: Double
+            var perSecond: Double
+        }
+        struct Latency: Encodable {
+            var offeredPerSecond: Int
+            var seconds: Int
+            var referrals: Int
+            var p50Milliseconds: Double
+            var p99Milliseconds: Double
+            var p999Milliseconds: Double
+            var maxMilliseconds: Double
+        }
+        var phases: [Phase] = []
+        var latency: Latency?
+        var referenceUnbatched: Double?
+        var referenceBatched: Double?
+        var endToEndOverBatchedReference: Double?
+        var historyOverEmpty: Double?
+        var historyRows: Int
+        var backlog: Int
+        var peakResidentMegabytes: Double = 0
+        var batch: Int
+        var workers: Int
+    }
+
+    func run(_ context: CommandContext) async throws {
+        let base = try await baseConfiguration(context)
+        let phases = BenchPhases(batch: batch, workers: workers) { line in
+            if isatty(STDERR_FILENO) == 1 { FileHandle.standardError.write(Data("\r\(line)          ".utf8)) }
+        }
+        var result = Result(historyRows: history, backlog: backlog, batch: batch, workers: workers)
+        func note(_ line: String) { context.note((isatty(STDERR_FILENO) == 1 ? "\r" : "") + line) }
+        func record(_ name: String, _ count: Int, _ time: Duration) {
+            result.phases.append(.init(name: name, referrals: count, seconds: time.seconds, perSecond: Double(count) / max(time.seconds, 0.000_001)))
+            note("\(name): \(count) in \(String(format: "%.2f", time.seconds)) s = \(Int(Double(count) / max(time.seconds, 0.000_001)))/s")
+        }
+
+        // Throughput with the sink: ingest alone, then delivery alone.
+        note("throughput: \(referrals) referrals, batches of \(batch), \(workers) workers")
+        try await withDatabase(base) { database in
+            let sink = BenchSink()
+            let gateway = try database.gateway(sink: sink, directory: nil, worker: "bench")
+            record("ingest (sink)", referrals, try await phases.ingest(gateway, count: referrals, run: "a"))
+            record("delivery (sink)", referrals, try await phases.deliver(gateway, until: { sink.count >= referrals }))
+        }
+        let empty = try await endToEnd(base, phases, count: referrals, history: 0)
+        record("end to end (sink)", referrals, empty)
+
+        let onDisk = directoryReferrals ?? max(referrals / 10, 1)
+        if onDisk > 0 {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weiche-bench-\(UUID().uuidString.prefix(8))")
+            defer { try? FileManager.default.removeItem(at: directory) }
+            try await withDatabase(base) { database in
+                let gateway = try database.gateway(sink: BenchSink(), directory: directory, worker: "bench")
+                let store = database.pool
+                async let ingest = phases.ingest(gateway, count: onDisk, run: "d")
+                async let deliver = phases.deliver(gateway, until: {
+                    try await store.query("SELECT count(*)::bigint FROM delivery WHERE state = 'delivered'").single().decode(Int.self, at: 0) >= onDisk
+                })
+                let (_, delivered) = try await (ingest, deliver)
+                record("end to end (directory, fsync)", onDisk, delivered)
+            }
+        }
+
+        if history > 0 {
+            note("growth: \(history) delivered referrals of history…")
+            let grown = try await endToEnd(base, phases, count: referrals, history: history)
+            record("end to end (sink), \(history) in history", referrals, grown)
+            result.historyOverEmpty = empty.seconds / max(grown.seconds, 0.000_001)
+        }
+
+        note("latency: \(rate)/s offered for \(duration) s")
+        result.latency = try await latency(base, phases)
+
+        if backlog > 0 {
+            note("backlog: \(backlog) referrals waiting while \(min(referrals, backlog)) are delivered")
+            try await withDatabase(base) { database in
+                let sink = BenchSink()
+                let gateway = try database.gateway(sink: sink, directory: nil, worker: "bench")
+                _ = try await phases.ingest(gateway, count: backlog, run: "b")
+                let target = min(referrals, backlog)
+                record("delivery with \(backlog) waiting", target, try await phases.deliver(gateway, until: { sink.count >= target }))
+            }
+        }
+
+        if reference {
+            let binaries = try await PostgresBinaries.locate()
+            let payload = String(decoding: BenchReferrals.item(0, run: "r").bytes, as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
+            for size in [1, batch] {
+                note("reference: pgbench, batches of \(size), \(referenceSeconds) s")
+                let perSecond = try await withDatabase(base) { database in
+                    try await BenchReference.run(database: database, batch: size, clients: workers, seconds: referenceSeconds, payload: payload, binaries: binaries)
+                }
+                if size == 1 { result.referenceUnbatched = perSecond } else { result.referenceBatched = perSecond }
+                note("reference (batches of \(size)): \(Int(perSecond))/s")
+            }
+            if let batched = result.referenceBatched, let endToEnd = result.phases.first(where: { $0.name == "end to end (sink)" }) {
+                result.endToEndOverBatchedReference = endToEnd.perSecond / batched
+            }
+        }
+
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        result.peakResidentMegabytes = Double(usage.ru_maxrss) / 1024
+        if json {
+            try context.printJSON(result)
+        } else {
+            print(result, context)
+        }
+    }
+
+    func print(_ result: Result, _ context: CommandContext) {
+        context.print("PHASE".padded(to: 48) + "REFERRALS".padded(to: 11) + "SECONDS".padded(to: 10) + "REFERRALS/S")
+        for phase in result.phases {
+            context.print(phase.name.padded(to: 48) + String(phase.referrals).padded(to: 11) + String(format: "%.2f", phase.seconds).padded(to: 10)
+                + String(Int(phase.perSecond)))
+        }
+        if let unbatched = result.referenceUnbatched { context.print("reference: pgbench, same SQL, unbatched".padded(to: 69) + String(Int(unbatched))) }
+        if let batched = result.referenceBatched { context.print("reference: pgbench, same SQL, batches of \(result.batch)".padded(to: 69) + String(Int(batched))) }
+        if let latency = result.latency {
+            context.print(String(format: "\nlatency at %d/s for %d s (%d referrals), commit → delivered: p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms, max %.1f ms",
+                                 latency.offeredPerSecond, latency.seconds, latency.referrals, latency.p50Milliseconds, latency.p99Milliseconds,
+                                 latency.p999Milliseconds, latency.maxMilliseconds))
+        }
+        if let ratio = result.endToEndOverBatchedReference { context.print(String(format: "end to end ÷ batched reference: %.2f", ratio)) }
+        if let ratio = result.historyOverEmpty { context.print(String(format: "end to end with %d in history ÷ empty: %.2f", result.historyRows, ratio)) }
+        context.print(String(format: "peak resident memory of the whole run: %.0f MB (backlog %d)", result.peakResidentMegabytes, result.backlog))
+    }
+
+    func baseConfiguration(_ context: CommandContext) async throws -> PostgresConfiguration {
+        switch try context.database() {
+        case .external(let configuration): return configuration
+        case .embedded(let embedded):
+            return try await embedded.start { directory in
+                context.note("Creating Weiche's embedded PostgreSQL in \(directory.path) (first run; takes a few seconds)…")
+            }
+        }
+    }
+
+    func withDatabase<T>(_ base: PostgresConfiguration, _ body: (BenchDatabase) async throws -> T) async throws -> T {
+        let database = try await BenchDatabase.create(base, connections: workers * 2 + 2)
+        do {
+            let result = try await body(database)
+            await database.drop()
+            return result
+        } catch {
+            await database.drop()
+            throw error
+        }
+    }
+
+    /// Ingest and delivery at once, with `history` delivered referrals already in the tables.
+    func endToEnd(_ base: PostgresConfiguration, _ phases: BenchPhases, count: Int, history: Int) async throws -> Duration {
+        try await withDatabase(base) { database in
+            if history > 0 { try await Self.fillHistory(database.pool, count: history, progress: phases.progress) }
+            let sink = BenchSink()
+            let gateway = try database.gateway(sink: sink, directory: nil, worker: "bench")
+            let started = ContinuousClock.now
+            async let ingest = phases.ingest(gateway, count: count, run: "e")
+            async let deliver = phases.deliver(gateway, until: { sink.count >= count })
+            _ = try await (ingest, deliver)
+            return ContinuousClock.now - started
+        }
+    }
+
+    /// Delivered referrals and their audit entries (received, routed, attempted, delivered),
+    /// written by SQL in chunks.
+    static func fillHistory(_ pool: PostgresConnectionPool, count: Int, progress: @Sendable (String) -> Void) async throws {
+        let chunk = 20_000
+        var done = 0
+        while done < count {
+            let last = min(done + chunk, count)
+            try await pool.withTransaction { connection in
+                try await connection.query("""
+                    WITH m AS (
+                        INSERT INTO message (id, sender, sender_message_id, type, sent_at, received_at, legal_basis, purpose, content_sha256, referral)
+                        SELECT gen_random_uuid(), 'massarbeit', 'history-' || g, 'kinderbetreuung.anfrage', now() - interval '30 days',
+                               now() - interval '30 days', '§ 69 SGB X', 'Kinderbetreuung', md5(g::text), '{}'::jsonb
+                        FROM generate_series(\(done + 1), \(last)) g
+                        RETURNING id
+                    ), d AS (
+                        INSERT INTO delivery (id, message_id, recipient, state, attempts, due_at, created_at, finished_at)
+                        SELECT gen_random_uuid(), id, 'jugendamt', 'delivered', 1, now() - interval '30 days', now() - interval '30 days', now() - interval '30 days'
+                        FROM m RETURNING message_id
+                    )
+                    SELECT audit_append((SELECT jsonb_agg(jsonb_build_object('at', now(), 'actor', 'history', 'kind', k, 'message', message_id, 'agency', 'jugendamt'))
+                                         FROM d, unnest(ARRAY['received', 'routed', 'attempted', 'delivered']) k))
+                    """)
+            }
+            done = last
+            progress("history: \(done) of \(count)")
+        }
+        try await pool.query("ANALYZE")
+    }
+
+    /// Offers `rate` referrals per second for `duration` seconds, each tick's arrivals in one
+    /// submit; measures from each submit's commit to the referral's delivery.
+    func latency(_ base: PostgresConfiguration, _ phases: BenchPhases) async throws -> Result.Latency {
+        try await withDatabase(base) { database in
+            let sink = BenchSink()
+            let gateway = try database.gateway(sink: sink, directory: nil, worker: "bench")
+            let commits = Timestamps()
+            let total = rate * duration
+            let submitted = SharedCounter()
+            let rate = self.rate
+            async let offer: Void = {
+                let started = ContinuousClock.now
+                var sent = 0
+                while sent < total {
+                    let due = min(total, Int((ContinuousClock.now - started).seconds * Double(rate)))
+                    if due > sent {
+                        let items = (sent..<due).map { BenchReferrals.item($0, run: "l") }
+                        let results = try await gateway.submit(items, from: AgencyID("massarbeit")!)
+                        commits.note(results.flatMap { $0.messages.map(\.messageID) })
+                        sent = due
+                        _ = submitted.take(items.count)
+                    } else {
+                        try await Task.sleep(for: .milliseconds(1))
+                    }
+                }
+            }()
+            async let deliver = phases.deliver(gateway, until: { submitted.value.load(ordering: .relaxed) >= total && sink.count >= total },
+                                               idle: .microseconds(500))
+            _ = try await (offer, deliver)
+            let committed = commits.all
+            let arrived = sink.arrivals.all
+            var latencies = committed.compactMap { id, commit in arrived[id].map { ($0 - commit).seconds * 1000 } }.sorted()
+            if latencies.isEmpty { latencies = [0] }
+            func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+            return Result.Latency(
+                offeredPerSecond: rate, seconds: duration, referrals: latencies.count, p50Milliseconds: percentile(0.5),
+                p99Milliseconds: percentile(0.99), p999Milliseconds: percentile(0.999), maxMilliseconds: latencies.last!)
+        }
+    }
+}

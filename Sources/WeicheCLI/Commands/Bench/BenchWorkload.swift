@@ -1,0 +1,160 @@
+import Foundation
+import Synchronization
+import Weiche
+import WeicheCore
+import WeichePostgres
+
+/// When each message reached a point (committed, delivered).
+final class Timestamps: Sendable {
+    let map = Mutex<[UUID: ContinuousClock.Instant]>([:])
+
+    func note(_ ids: [UUID], at time: ContinuousClock.Instant = .now) {
+        map.withLock { map in for id in ids { map[id] = time } }
+    }
+
+    var count: Int { map.withLock { $0.count } }
+    var all: [UUID: ContinuousClock.Instant] { map.withLock { $0 } }
+}
+
+/// An outbound transport that only notes when each message arrived: the pipeline's own speed.
+final class BenchSink: OutboundTransport, Sendable {
+    let arrivals = Timestamps()
+
+    func deliver(_ document: OutboundDocument, messageID: UUID) async -> DeliveryOutcome {
+        arrivals.note([messageID])
+        return .delivered
+    }
+
+    var count: Int { arrivals.count }
+}
+
+/// A counter shared by concurrent tasks.
+final class SharedCounter: Sendable {
+    let value = Atomic<Int>(0)
+
+    /// Adds `amount` and returns the value before.
+    func take(_ amount: Int) -> Int { value.add(amount, ordering: .relaxed).oldValue }
+}
+
+/// MaßArbeit's referrals as its system writes them: about 2 KB of JSON each, four types.
+enum BenchReferrals {
+    static let padding = String(repeating: "Ausführliche Fallschilderung der Fachkraft mit Umlauten äöüß. ", count: 20)
+
+    static func item(_ index: Int, run: String) -> InboundItem {
+        let id = "\(run)-\(index)"
+        let common = """
+            "schema": "massarbeit.referral/1", "messageId": "\(UUID().uuidString.lowercased())", "createdAt": "2026-11-25T08:00:00.000+01:00",
+            "caseNumber": "BG-\(index)", "caseworker": { "id": "kav-017", "name": "Frau Weiß", "phone": "05931 44-1234" },
+            "purpose": "Eingliederung in Arbeit",
+            "person": { "familyName": "Bench\(index % 997)", "givenName": "Person", "birthDate": "1990-02-28", "nationality": "DE",
+                        "address": "Große Straße 5, 49716 Meppen" }
+            """
+        let body: String = switch index % 4 {
+        case 0: #""type": "kinderbetreuung.anfrage", "to": "jugendamt", "legalBasis": "§ 69 SGB X", "details": { "childrenAges": [2, 5], "hoursPerWeek": 30, "startDate": "2027-01-04", "notes": "\#(padding)" }"#
+        case 1: #""type": "aufenthalt.auskunft-anfrage", "to": "auslaenderbehoerde", "legalBasis": "§ 71 SGB X", "details": { "question": "\#(padding)" }"#
+        case 2: #""type": "gesundheit.begutachtung-auftrag", "to": "gesundheitsamt", "legalBasis": "§ 50 SGB II", "consentRef": "EW-\#(index)", "details": { "reason": "\#(padding)" }"#
+        default: #""type": "beratung.zuweisung", "to": "psychosoziale-beratung", "legalBasis": "§ 16a SGB II", "consentRef": "EW-\#(index)", "details": { "reason": "\#(padding)", "urgency": "normal" }"#
+        }
+        return InboundItem(name: "\(id).json", bytes: Array("{ \(common), \(body) }".utf8))
+    }
+}
+
+/// One benchmark database: a fresh schema on the server, migrated, dropped when done.
+struct BenchDatabase {
+    let base: PostgresConfiguration
+    let schema: String
+    let pool: PostgresConnectionPool
+
+    static func create(_ base: PostgresConfiguration, connections: Int) async throws -> BenchDatabase {
+        let schema = "weiche_bench_" + UUID().uuidString.prefix(8).lowercased()
+        let admin = PostgresConnectionPool(configuration: base, maxConnections: 1)
+        try await admin.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema)"))
+        await admin.close()
+        var scoped = base
+        scoped.searchPath = [schema]
+        let pool = PostgresConnectionPool(configuration: scoped, maxConnections: connections)
+        _ = try await Migrator().migrate(on: pool)
+        return BenchDatabase(base: base, schema: schema, pool: pool)
+    }
+
+    func drop() async {
+        await pool.close()
+        let admin = PostgresConnectionPool(configuration: base, maxConnections: 1)
+        _ = try? await admin.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"))
+        await admin.close()
+    }
+
+    /// A gateway whose agencies all deliver to `sink`, or to directories under `directory`.
+    func gateway(sink: BenchSink, directory: URL?, worker: String) throws -> Gateway {
+        let text = ExampleConfiguration.json(root: directory?.path ?? "/nonexistent")
+        let configuration = try GatewayConfiguration.load(Array(text.utf8), knownAdapters: AdapterRegistry.names)
+        var outbound: [AgencyID: any OutboundTransport] = [:]
+        for agency in configuration.agencies {
+            if let directory {
+                let path = URL(fileURLWithPath: ExampleConfiguration.outboundDirectory(root: directory.path, agency: agency.id.rawValue))
+                try FileManager.default.createDirectory(at: path, withIntermediateDirectories: true)
+                outbound[agency.id] = DirectoryOutboundTransport(directory: path)
+            } else {
+                outbound[agency.id] = sink
+            }
+        }
+        let store = PipelineStore(pool: pool, subjectKey: SubjectKey.random())
+        return Gateway(configuration: configuration, store: store, adapters: AdapterRegistry.adapters, inbound: [:], outbound: outbound, worker: worker)
+    }
+}
+
+/// The measured phases.
+struct BenchPhases {
+    let batch: Int
+    let workers: Int
+    let progress: @Sendable (String) -> Void
+
+    /// Submits `count` referrals with `workers` concurrent submitters, `batch` per transaction.
+    func ingest(_ gateway: Gateway, count: Int, run: String, commits: Timestamps? = nil) async throws -> Duration {
+        let next = SharedCounter()
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<workers {
+                group.addTask {
+                    while true {
+                        let first = next.take(batch)
+                        guard first < count else { return }
+                        let items = (first..<min(first + batch, count)).map { BenchReferrals.item($0, run: run) }
+                        let results = try await gateway.submit(items, from: AgencyID("massarbeit")!)
+                        commits?.note(results.flatMap { $0.messages.map(\.messageID) })
+                        if first / batch % 20 == 0 { progress("ingested \(min(first + batch, count)) of \(count)") }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        return ContinuousClock.now - started
+    }
+
+    /// Delivers until `sink` (or the database) has seen `expected` deliveries.
+    func deliver(_ gateway: Gateway, until done: @escaping @Sendable () async throws -> Bool, idle: Duration = .milliseconds(1)) async throws -> Duration {
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<workers {
+                group.addTask {
+                    var report = Gateway.Report()
+                    while true {
+                        let claimed = try await gateway.deliverDue(limit: batch, into: &report)
+                        if claimed == 0 {
+                            if try await done() { return }
+                            try await Task.sleep(for: idle)
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        return ContinuousClock.now - started
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

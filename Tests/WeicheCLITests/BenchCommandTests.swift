@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+import Weiche
+@testable import WeicheCLI
+import WeichePostgres
+import WeicheTesting
+
+@Suite("weiche bench runs (its numbers are not tested)")
+struct BenchCommandTests {
+    /// A small run of every phase, pgbench included, proves the benchmark works; nothing is
+    /// asserted about speed.
+    @Test func aSmallRunMeasuresEveryPhaseAndTheReference() async throws {
+        let base = try await TestPostgres.configuration()
+        let result = try await WeicheBinary.run(
+            ["bench", "--quick", "--referrals", "300", "--directory-referrals", "50", "--history", "1000", "--backlog", "400",
+             "--rate", "200", "--duration", "1", "--reference-seconds", "1", "--workers", "2", "--json"],
+            environment: ["WEICHE_DATABASE_URL": base.connectionString])
+        #expect(result.status == 0, "\(result.output)")
+        let json = try #require(result.output.range(of: "{\n").map { String(result.output[$0.lowerBound...]) })
+        struct Output: Decodable {
+            struct Phase: Decodable { var name: String; var referrals: Int; var perSecond: Double }
+            var phases: [Phase]
+            var referenceUnbatched: Double?
+            var referenceBatched: Double?
+            var endToEndOverBatchedReference: Double?
+            var historyOverEmpty: Double?
+            var peakResidentMegabytes: Double
+        }
+        let output = try JSONDecoder().decode(Output.self, from: Data(json.utf8))
+        #expect(Set(output.phases.map(\.name)).isSuperset(of: ["ingest (sink)", "delivery (sink)", "end to end (sink)", "end to end (directory, fsync)"]))
+        #expect(output.phases.allSatisfy { $0.perSecond > 0 })
+        #expect((output.referenceBatched ?? 0) > 0 && (output.referenceUnbatched ?? 0) > 0)
+        #expect(output.endToEndOverBatchedReference != nil && output.historyOverEmpty != nil)
+        #expect(output.peakResidentMegabytes > 0)
+        // The schemas it made are gone.
+        let pool = PostgresConnectionPool(configuration: base, maxConnections: 1)
+        let left = try await pool.query("SELECT count(*)::bigint FROM pg_namespace WHERE nspname LIKE 'weiche_bench_%'").single().decode(Int.self, at: 0)
+        await pool.close()
+        #expect(left == 0)
+    }
+
+    /// The pgbench reference is generated from the statements the pipeline store executes, so
+    /// the two cannot drift apart; every placeholder is filled.
+    @Test func theReferenceScriptIsTheStoresOwnSQL() {
+        let script = BenchReference.script()
+        for statement in [PipelineStore.insertMessagesSQL, PipelineStore.insertDeliveriesSQL, PipelineStore.claimSQL,
+                          PipelineStore.insertAttemptsSQL, PipelineStore.completeDeliveriesSQL] {
+            let skeleton = BenchReference.oneLine(statement).components(separatedBy: "$")[0]
+            #expect(script.contains(skeleton), "the script runs: \(skeleton.prefix(60))…")
+        }
+        #expect(!script.contains("$1") && !script.contains("$2") && !script.contains("$5"))
+        #expect(script.components(separatedBy: "COMMIT;").count - 1 == 3, "ingest, claim and complete commit like the gateway's")
+    }
+}
