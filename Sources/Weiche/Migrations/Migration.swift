@@ -30,5 +30,6 @@ extension Migration {
         .v3Receipts,
         .v4Audit,
         .v5Replay,
+        .v6QueueVacuum,
     ]
 }

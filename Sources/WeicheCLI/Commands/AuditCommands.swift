@@ -120,8 +120,7 @@ struct AuditVerifyCommand: Command {
             let result = try await context.withDatabase { pool in
                 try await AuditLog(pool: pool).verify(anchors: anchors) { checked, total in
                     guard showProgress else { return }
-                    let elapsed = (ContinuousClock.now - started).components
-                    let seconds = max(Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18, 0.001)
+                    let seconds = max((ContinuousClock.now - started).seconds, 0.001)
                     FileHandle.standardError.write(Data("\rchecked \(checked) of \(total) entries (\(Int(Double(checked) / seconds))/s)".utf8))
                 }
             }

@@ -78,8 +78,7 @@ struct ReplayRun {
         let terminal = isatty(STDERR_FILENO) == 1
         let (progress, interrupted) = try await replay.run(selection, shouldStop: { stop.requested }) { progress in
             guard terminal else { return }
-            let elapsed = (ContinuousClock.now - started).components
-            let seconds = max(Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18, 0.001)
+            let seconds = max((ContinuousClock.now - started).seconds, 0.001)
             FileHandle.standardError.write(Data(
                 "\r\(progress.considered)/\(count) considered · \(progress.replayed) replayed · \(progress.delivered) delivered · \(progress.failed + progress.retrying) failed · \(Int(Double(progress.considered) / seconds))/s ".utf8))
         }

@@ -140,10 +140,9 @@ struct BenchPhases {
                     var report = Gateway.Report()
                     while true {
                         let claimed = try await gateway.deliverDue(limit: batch, into: &report)
-                        if claimed == 0 {
-                            if try await done() { return }
-                            try await Task.sleep(for: idle)
-                        }
+                        // Done counts after every batch: with a backlog there is always more to claim.
+                        if try await done() { return }
+                        if claimed == 0 { try await Task.sleep(for: idle) }
                     }
                 }
             }
