@@ -195,11 +195,17 @@ struct GatewayCommandTests {
             let name = "weiche-serve-\(UUID().uuidString.prefix(8))"
             let env = ["WEICHE_DATABASE_URL": url + " application_name=\(name)", "WEICHE_CONFIG": site.config, "WEICHE_SUBJECT_KEY": Self.subjectKey]
             let server = Task { try await WeicheBinary.run(["serve", "--interval", "0.1", "--worker", name], environment: env) }
-            try await Task.sleep(for: .milliseconds(800))
-            // Cut the gateway's connections, as a database restart would.
+            // Wait until the gateway is connected (a loaded machine starts it slowly), then cut
+            // its connections, as a database restart would.
             var admin = try await TestPostgres.configuration()
             admin.applicationName = "weiche-test-admin"
             let connection = try await PostgresConnection.connect(admin)
+            for _ in 0..<200 {
+                let connected = try await connection.query("SELECT count(*)::bigint FROM pg_stat_activity WHERE application_name = \(name)")
+                    .single().decode(Int.self, at: 0)
+                if connected > 0 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
             let cut = try await connection.query("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = \(name)")
             #expect(try cut.single().decode(Int.self, at: 0) >= 1)
             await connection.close()
