@@ -200,12 +200,16 @@ struct GatewayCommandTests {
             var admin = try await TestPostgres.configuration()
             admin.applicationName = "weiche-test-admin"
             let connection = try await PostgresConnection.connect(admin)
+            // Running means: it recorded its configuration, the last step before its loop.
+            let schema = String(url.split(separator: "search_path=").last!.prefix { $0 != "'" })
             for _ in 0..<200 {
-                let connected = try await connection.query("SELECT count(*)::bigint FROM pg_stat_activity WHERE application_name = \(name)")
+                let started = try await connection.query(
+                    "SELECT count(*)::bigint FROM \(identifier: schema).audit_log WHERE kind = 'configuration-applied'")
                     .single().decode(Int.self, at: 0)
-                if connected > 0 { break }
+                if started > 0 { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
+            try await Task.sleep(for: .milliseconds(200))
             let cut = try await connection.query("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = \(name)")
             #expect(try cut.single().decode(Int.self, at: 0) >= 1)
             await connection.close()
