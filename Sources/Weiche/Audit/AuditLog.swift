@@ -13,7 +13,7 @@ public struct AuditLog: Sendable {
 
     /// The head as recorded beside the log: the last entry's sequence number and hash.
     public func head() async throws -> AuditVerifier.Head {
-        try await Self.head(on: pool.withConnection { $0 })
+        try await pool.withConnection { try await Self.head(on: $0) }
     }
 
     static func head(on connection: PostgresConnection) async throws -> AuditVerifier.Head {

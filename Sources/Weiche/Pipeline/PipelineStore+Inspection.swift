@@ -145,8 +145,7 @@ extension PipelineStore {
                 UPDATE message m SET referral = NULL, erased_at = \(now)
                 WHERE m.id IN (
                     SELECT id FROM message
-                    WHERE received_at < \(cutoff) AND erased_at IS NULL
-                      AND NOT EXISTS (SELECT FROM delivery d WHERE d.message_id = message.id AND d.state IN ('pending', 'delivering'))
+                    WHERE received_at < \(cutoff) AND \(unsafeSQL: Self.erasable)
                     ORDER BY received_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
                 RETURNING m.id
                 """).map { try $0.decode(UUID.self, at: 0) }
@@ -162,11 +161,16 @@ extension PipelineStore {
     /// How many messages received before `cutoff` still hold a payload and could be erased now.
     public func erasablePayloads(receivedBefore cutoff: Date) async throws -> Int {
         try await pool.query("""
-            SELECT count(*)::bigint FROM message
-            WHERE received_at < \(cutoff) AND erased_at IS NULL
-              AND NOT EXISTS (SELECT FROM delivery d WHERE d.message_id = message.id AND d.state IN ('pending', 'delivering'))
+            SELECT count(*)::bigint FROM message WHERE received_at < \(cutoff) AND \(unsafeSQL: Self.erasable)
             """).single().decode(Int.self, at: 0)
     }
+
+    /// SQL true for a `message` whose payload is still there and no longer needed: none of its
+    /// deliveries is still waiting or being sent.
+    static let erasable = """
+        erased_at IS NULL
+        AND NOT EXISTS (SELECT FROM delivery d WHERE d.message_id = message.id AND d.state IN ('pending', 'delivering'))
+        """
 }
 
 extension PipelineStore {

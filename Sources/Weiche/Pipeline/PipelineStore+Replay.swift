@@ -3,6 +3,10 @@ import WeicheCore
 import WeichePostgres
 
 extension PipelineStore {
+    /// SQL true for a delivery `d` that nobody replayed yet: the latest of its lineage, the one
+    /// whose state counts (status, dead letters, lists, further replays).
+    public static let isLatestOfLineage = "NOT EXISTS (SELECT FROM delivery r WHERE r.replay_of = d.id)"
+
     /// Which deliveries a replay considers: of each lineage (a delivery and its replays) only the
     /// latest, and only those that existed when the replay began.
     public struct ReplaySelection: Sendable, Equatable {
@@ -60,7 +64,7 @@ extension PipelineStore {
             SELECT d.id, d.message_id, d.recipient, d.kind, d.state, d.replay_of IS NOT NULL, m.type, m.sender, d.created_at,
                    m.referral, d.content, d.receipt
             FROM delivery d JOIN message m ON m.id = d.message_id
-            WHERE NOT EXISTS (SELECT FROM delivery r WHERE r.replay_of = d.id)
+            WHERE \(unsafeSQL: PipelineStore.isLatestOfLineage)
               AND d.created_at <= \(selection.createdBefore)
               AND (\(messages)::uuid[] IS NULL OR d.message_id = ANY (\(messages)))
               AND (\(selection.state)::text IS NULL OR d.state = \(selection.state) OR (d.state = 'pending' AND d.replay_of IS NOT NULL))

@@ -116,15 +116,15 @@ struct AuditVerifyCommand: Command {
                 failure: result.failure.map { Report.Failure(seq: $0.seq, kind: $0.kind.rawValue, explanation: $0.explanation) })
         } else {
             let started = ContinuousClock.now
-            let showProgress = isatty(STDERR_FILENO) == 1 && !json
+            let showProgress = !json
             let result = try await context.withDatabase { pool in
                 try await AuditLog(pool: pool).verify(anchors: anchors) { checked, total in
                     guard showProgress else { return }
                     let seconds = max((ContinuousClock.now - started).seconds, 0.001)
-                    FileHandle.standardError.write(Data("\rchecked \(checked) of \(total) entries (\(Int(Double(checked) / seconds))/s)".utf8))
+                    context.progress("checked \(checked) of \(total) entries (\(Int(Double(checked) / seconds))/s)")
                 }
             }
-            if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
+            if showProgress { context.endProgress() }
             report = Report(
                 intact: result.failure == nil, checked: result.checked, headSeq: result.head.seq, headHash: result.head.hash,
                 anchors: anchors.count, failure: result.failure.map { Report.Failure(seq: $0.seq, kind: $0.kind.rawValue, explanation: $0.explanation) })

@@ -46,7 +46,7 @@ struct DeadLetterListCommand: Command {
             try await pool.query("""
                 SELECT recipient, coalesce(last_error, '(no error recorded)'), count(*)::bigint, min(finished_at), max(finished_at)
                 FROM delivery d
-                WHERE state = 'failed' AND NOT EXISTS (SELECT FROM delivery r WHERE r.replay_of = d.id)
+                WHERE state = 'failed' AND \(unsafeSQL: PipelineStore.isLatestOfLineage)
                   AND (\(recipient)::text IS NULL OR recipient = \(recipient))
                 GROUP BY 1, 2 ORDER BY 1, 3 DESC
                 """).map { row in

@@ -58,9 +58,9 @@ struct MessagesEraseCommand: Command {
                 let erased = try await store.erasePayloads(receivedBefore: before, actor: person, reason: reason)
                 if erased == 0 { break }
                 total += erased
-                if isatty(STDERR_FILENO) == 1 { FileHandle.standardError.write(Data("\rerased \(total)…".utf8)) }
+                context.progress("erased \(total)…")
             }
-            if isatty(STDERR_FILENO) == 1 && total > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
+            if total > 0 { context.endProgress() }
             context.print("Erased the payloads of \(total) message\(total == 1 ? "" : "s") received before \(stamp); the audit log records it.")
         }
     }

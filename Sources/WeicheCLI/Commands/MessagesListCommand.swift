@@ -103,7 +103,7 @@ struct MessagesListCommand: Command {
     func read(_ pool: PostgresConnectionPool) async throws -> [Listed] {
         let rows = try await pool.query("""
             WITH current AS (
-                SELECT d.* FROM delivery d WHERE NOT EXISTS (SELECT FROM delivery r WHERE r.replay_of = d.id)
+                SELECT d.* FROM delivery d WHERE \(unsafeSQL: PipelineStore.isLatestOfLineage)
             ), refused AS (
                 SELECT message_id, array_agg(DISTINCT agencies[cardinality(agencies)]) AS agencies
                 FROM audit_log WHERE kind = 'refused' AND NOT details ? 'replayOf' GROUP BY message_id

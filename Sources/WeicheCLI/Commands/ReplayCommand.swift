@@ -57,12 +57,11 @@ struct ReplayRun {
             try await preview(context, replay)
             return
         }
-        let count = try await Self.count(selection, gateway.store)
+        let (count, messages) = try await Self.count(selection, gateway.store)
         if count == 0 {
             context.print("Nothing to replay: no delivery matches.")
             return
         }
-        let messages = try await Self.messageCount(selection, gateway.store)
         if messages > 1 && !yes {
             guard isatty(STDIN_FILENO) == 1 else {
                 throw UsageError("this would replay \(count) deliveries of \(messages) messages: confirm with --yes (or look first with --dry-run)")
@@ -75,14 +74,11 @@ struct ReplayRun {
         }
         let stop = StopSignal()
         let started = ContinuousClock.now
-        let terminal = isatty(STDERR_FILENO) == 1
         let (progress, interrupted) = try await replay.run(selection, shouldStop: { stop.requested }) { progress in
-            guard terminal else { return }
             let seconds = max((ContinuousClock.now - started).seconds, 0.001)
-            FileHandle.standardError.write(Data(
-                "\r\(progress.considered)/\(count) considered · \(progress.replayed) replayed · \(progress.delivered) delivered · \(progress.failed + progress.retrying) failed · \(Int(Double(progress.considered) / seconds))/s ".utf8))
+            context.progress("\(progress.considered)/\(count) considered · \(progress.replayed) replayed · \(progress.delivered) delivered · \(progress.failed + progress.retrying) failed · \(Int(Double(progress.considered) / seconds))/s")
         }
-        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        context.endProgress()
         if json {
             try context.printJSON(Summary(interrupted: interrupted, progress: progress))
         } else {
@@ -155,23 +151,15 @@ struct ReplayRun {
             + ". (dry run: nothing was changed)")
     }
 
-    static func count(_ selection: PipelineStore.ReplaySelection, _ store: PipelineStore) async throws -> Int {
-        var total = 0
-        var cursor: (Date, UUID)?
-        while true {
-            let page = try await store.replayCandidates(selection, after: cursor, limit: 1000)
-            guard let last = page.last else { return total }
-            total += page.count
-            cursor = (last.createdAt, last.deliveryID)
-        }
-    }
-
-    static func messageCount(_ selection: PipelineStore.ReplaySelection, _ store: PipelineStore) async throws -> Int {
+    /// How many deliveries, of how many messages, the selection holds.
+    static func count(_ selection: PipelineStore.ReplaySelection, _ store: PipelineStore) async throws -> (deliveries: Int, messages: Int) {
+        var deliveries = 0
         var messages: Set<UUID> = []
         var cursor: (Date, UUID)?
         while true {
             let page = try await store.replayCandidates(selection, after: cursor, limit: 1000)
-            guard let last = page.last else { return messages.count }
+            guard let last = page.last else { return (deliveries, messages.count) }
+            deliveries += page.count
             messages.formUnion(page.map(\.messageID))
             cursor = (last.createdAt, last.deliveryID)
         }

@@ -86,7 +86,7 @@ struct StatusCommand: Command {
         var recipients: [String: Report.Recipient] = [:]
         let counts = try await pool.query("""
             SELECT recipient, state, count(*)::bigint, min(due_at) FILTER (WHERE state = 'pending')
-            FROM delivery d WHERE NOT EXISTS (SELECT FROM delivery r WHERE r.replay_of = d.id)
+            FROM delivery d WHERE \(unsafeSQL: PipelineStore.isLatestOfLineage)
             GROUP BY recipient, state
             """)
         for row in counts {
@@ -104,7 +104,7 @@ struct StatusCommand: Command {
         }
         let failures = try await pool.query("""
             SELECT recipient, coalesce(last_error, '(none)'), count(*)::bigint FROM delivery d
-            WHERE state = 'failed' AND NOT EXISTS (SELECT FROM delivery r WHERE r.replay_of = d.id)
+            WHERE state = 'failed' AND \(unsafeSQL: PipelineStore.isLatestOfLineage)
             GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT 50
             """).map { row in
             let (recipient, error, count) = try row.decode((String, String, Int).self)

@@ -17,6 +17,19 @@ struct CommandContext {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 
+    /// Whether standard error is a terminal, where progress lines may overwrite each other.
+    var showsProgress: Bool { isatty(STDERR_FILENO) == 1 }
+
+    /// Overwrites the progress line on a terminal; writes nothing when output is redirected.
+    func progress(_ line: String) {
+        if showsProgress { FileHandle.standardError.write(Data("\r\(line) ".utf8)) }
+    }
+
+    /// Ends a run of progress lines, so that what follows starts on a line of its own.
+    func endProgress() {
+        if showsProgress { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+
     /// Where the database is: the server `WEICHE_DATABASE_URL` names, or the embedded cluster.
     enum Database {
         case external(PostgresConfiguration)

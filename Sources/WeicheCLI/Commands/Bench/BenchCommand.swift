@@ -115,11 +115,9 @@ struct BenchCommand: Command {
 
     func run(_ context: CommandContext) async throws {
         let base = try await baseConfiguration(context)
-        let phases = BenchPhases(batch: batch, workers: workers) { line in
-            if isatty(STDERR_FILENO) == 1 { FileHandle.standardError.write(Data("\r\(line)          ".utf8)) }
-        }
+        let phases = BenchPhases(batch: batch, workers: workers) { line in context.progress(line + "         ") }
         var result = Result(historyRows: history, backlog: backlog, batch: batch, workers: workers)
-        func note(_ line: String) { context.note((isatty(STDERR_FILENO) == 1 ? "\r" : "") + line) }
+        func note(_ line: String) { context.note((context.showsProgress ? "\r" : "") + line) }
         func record(_ name: String, _ count: Int, _ time: Duration) {
             result.phases.append(.init(name: name, referrals: count, seconds: time.seconds, perSecond: Double(count) / max(time.seconds, 0.000_001)))
             note("\(name): \(count) in \(String(format: "%.2f", time.seconds)) s = \(Int(Double(count) / max(time.seconds, 0.000_001)))/s")

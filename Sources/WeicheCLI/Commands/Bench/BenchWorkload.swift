@@ -151,9 +151,3 @@ struct BenchPhases {
         return ContinuousClock.now - started
     }
 }
-
-extension Duration {
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

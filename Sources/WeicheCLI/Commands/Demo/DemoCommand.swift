@@ -71,7 +71,7 @@ struct DemoCommand: Command {
                 let gateway = Gateway(configuration: configuration, store: store, adapters: AdapterRegistry.adapters, worker: "demo")
                 try await gateway.recordConfigurationApplied()
                 let stories = try await DemoRun(context: context, gateway: gateway, pool: pool, site: DemoSite(root: root)).play()
-                try await DemoSummary(context: context, store: gateway.store, configuration: configuration).print(stories)
+                try await DemoSummary(context: context, store: gateway.store, configuration: configuration, root: root).print(stories)
                 try await DemoSummary.printAudit(context: context, log: AuditLog(pool: pool), subjectKey: subjectKey)
                 await pool.close()
             } catch {

@@ -8,6 +8,8 @@ struct DemoSummary {
     let context: CommandContext
     let store: PipelineStore
     let configuration: GatewayConfiguration
+    /// Where the agencies' directories are.
+    let root: URL
 
     typealias Detail = PipelineStore.MessageDetail
 
@@ -100,10 +102,10 @@ struct DemoSummary {
 
     /// What the senders' channels were told about parts that were refused or unreadable.
     func printRejectedOnArrival() throws {
-        guard let root = try? FileManager.default.contentsOfDirectory(atPath: configurationRoot()) else { return }
+        guard let agencies = try? FileManager.default.contentsOfDirectory(atPath: root.path) else { return }
         var reports: [(String, String)] = []
-        for agency in root.sorted() {
-            let inbound = "\(configurationRoot())/\(agency)/to-weiche"
+        for agency in agencies.sorted() {
+            let inbound = "\(root.path)/\(agency)/to-weiche"
             for folder in ["processed", "rejected"] {
                 let directory = "\(inbound)/\(folder)"
                 for file in ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted() where file.hasSuffix(".error.txt") {
@@ -118,15 +120,5 @@ struct DemoSummary {
             context.print("  \(path):")
             for line in text.split(separator: "\n") { context.print("    \(line)") }
         }
-    }
-
-    /// The demo's root: the parent of the agencies' directories.
-    func configurationRoot() -> String {
-        for agency in configuration.agencies {
-            if case .directory(let path)? = agency.inbound {
-                return URL(fileURLWithPath: path).deletingLastPathComponent().deletingLastPathComponent().path
-            }
-        }
-        return "."
     }
 }
