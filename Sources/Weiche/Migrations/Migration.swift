@@ -31,5 +31,6 @@ extension Migration {
         .v4Audit,
         .v5Replay,
         .v6QueueVacuum,
+        .v7SetBasedAudit,
     ]
 }
