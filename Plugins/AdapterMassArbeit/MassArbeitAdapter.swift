@@ -23,9 +23,10 @@ public struct MassArbeitAdapter: AgencyAdapter {
         }
         let document: JSONValue
         do {
-            document = try JSONDecoder().decode(JSONValue.self, from: Data(item.bytes))
+            document = try JSONValue(parsing: item.bytes)
         } catch {
-            return [.rejected(Rejection(reason: "not valid UTF-8 JSON"))]
+            // The parser's reason names the syntax and the byte offset, never the text there.
+            return [.rejected(Rejection(reason: "not valid UTF-8 JSON: \(error)"))]
         }
         switch document {
         case .object:

@@ -195,6 +195,32 @@ public struct PostgresJSON<Value: Codable & Sendable>: PostgresEncodable, Postgr
     }
 }
 
+/// JSON bytes written elsewhere (by a hand-written writer, a template), sent as `jsonb` as they are:
+/// PostgreSQL checks them.
+public struct PostgresRawJSON: PostgresEncodable {
+    public var bytes: [UInt8]
+
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    public var postgresType: PostgresDataType { .jsonb }
+
+    public func encode(into buffer: inout [UInt8]) {
+        buffer.append(1)  // jsonb binary format version
+        buffer.append(contentsOf: bytes)
+    }
+}
+
+/// The text of a `json` or `jsonb` column, undecoded.
+public struct PostgresJSONText: PostgresDecodable {
+    public var bytes: [UInt8]
+
+    public static func decode(from bytes: UnsafeRawBufferPointer, type: PostgresDataType) throws(PostgresDecodingFailure) -> PostgresJSONText {
+        PostgresJSONText(bytes: Array(try PostgresJSON<Bool>.jsonText(bytes, type: type)))
+    }
+}
+
 /// How ``PostgresJSON`` writes and reads JSON: sorted keys (a stable text for equal values) and
 /// dates as ISO 8601 in UTC with microseconds, PostgreSQL's own precision.
 public enum PostgresJSONCoding {
@@ -221,18 +247,108 @@ public enum PostgresJSONCoding {
         return decoder
     }
 
-    /// `2026-01-05T08:00:00.123456Z`.
-    static func format(_ date: Date) -> String {
+    /// `2026-01-05T08:00:00.123456Z`: UTC, always six fractional digits. Computed from the
+    /// day number (Hinnant's civil-from-days) for the years 1583 to 9999; before the Gregorian
+    /// calendar (where Foundation's formatter counts Julian days) and after, by the formatter.
+    public static func format(_ date: Date) -> String {
         let micros = PostgresTimestamp.microseconds(from: date)
         let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
-        let fraction = micros - seconds * 1_000_000
+        let fraction = Int(micros - seconds * 1_000_000)
+        let unixSeconds = seconds + 946_684_800
+        let days = unixSeconds >= 0 ? unixSeconds / 86_400 : (unixSeconds - 86_399) / 86_400
+        let secondOfDay = Int(unixSeconds - days * 86_400)
+        let (year, month, day) = civil(fromDays: days)
+        guard (1583...9999).contains(year) else { return slowFormat(seconds: seconds, fraction: fraction) }
+        var text = [UInt8](repeating: 0, count: 27)
+        func put(_ value: Int, _ width: Int, at offset: Int) {
+            var value = value
+            for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                text[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            }
+        }
+        put(Int(year), 4, at: 0)
+        text[4] = UInt8(ascii: "-")
+        put(month, 2, at: 5)
+        text[7] = UInt8(ascii: "-")
+        put(day, 2, at: 8)
+        text[10] = UInt8(ascii: "T")
+        put(secondOfDay / 3600, 2, at: 11)
+        text[13] = UInt8(ascii: ":")
+        put(secondOfDay / 60 % 60, 2, at: 14)
+        text[16] = UInt8(ascii: ":")
+        put(secondOfDay % 60, 2, at: 17)
+        text[19] = UInt8(ascii: ".")
+        put(fraction, 6, at: 20)
+        text[26] = UInt8(ascii: "Z")
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// The proleptic Gregorian date of a day counted from 1970-01-01.
+    static func civil(fromDays days: Int64) -> (year: Int64, month: Int, day: Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let day = Int(dayOfYear - (153 * shiftedMonth + 2) / 5 + 1)
+        let month = Int(shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9)
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// Days from 1970-01-01 to a proleptic Gregorian date.
+    static func days(fromCivil year: Int64, _ month: Int, _ day: Int) -> Int64 {
+        let year = month <= 2 ? year - 1 : year
+        let era = (year >= 0 ? year : year - 399) / 400
+        let yearOfEra = year - era * 400
+        let dayOfYear = Int64((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1)
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    private static func slowFormat(seconds: Int64, fraction: Int) -> String {
         let whole = Date(timeIntervalSinceReferenceDate: Double(seconds) + PostgresTimestamp.epochFromReferenceDate)
         let base = whole.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeSeparator(.colon))
         let digits = String(fraction)
         return base + "." + String(repeating: "0", count: 6 - digits.count) + digits + "Z"
     }
 
-    static func parse(_ text: String) -> Date? {
+    /// Reads what ``format(_:)`` writes without a formatter; other ISO 8601 forms with one.
+    public static func parse(_ text: String) -> Date? {
+        if let date = fastParse(text) { return date }
+        return slowParse(text)
+    }
+
+    private static func fastParse(_ text: String) -> Date? {
+        let utf8 = text.utf8
+        guard utf8.count == 27 else { return nil }
+        return utf8.withContiguousStorageIfAvailable { bytes -> Date? in
+            func number(_ offset: Int, _ width: Int) -> Int? {
+                var value = 0
+                for index in offset..<(offset + width) {
+                    let digit = bytes[index] &- UInt8(ascii: "0")
+                    guard digit < 10 else { return nil }
+                    value = value * 10 + Int(digit)
+                }
+                return value
+            }
+            guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"),
+                bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"), bytes[19] == UInt8(ascii: "."),
+                bytes[26] == UInt8(ascii: "Z"),
+                let year = number(0, 4), year >= 1583, let month = number(5, 2), (1...12).contains(month),
+                let day = number(8, 2), day >= 1, let hour = number(11, 2), hour < 24,
+                let minute = number(14, 2), minute < 60, let second = number(17, 2), second < 60,
+                let fraction = number(20, 6)
+            else { return nil }
+            let days = days(fromCivil: Int64(year), month, day)
+            guard civil(fromDays: days) == (Int64(year), month, day) else { return nil }
+            let unixSeconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second)
+            return PostgresTimestamp.date(fromMicroseconds: (unixSeconds - 946_684_800) * 1_000_000 + Int64(fraction))
+        } ?? nil
+    }
+
+    private static func slowParse(_ text: String) -> Date? {
         guard text.hasSuffix("Z"), let dot = text.lastIndex(of: ".") else {
             return try? Date(text, strategy: .iso8601)
         }

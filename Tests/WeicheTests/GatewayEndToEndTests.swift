@@ -103,7 +103,7 @@ struct GatewayEndToEndTests {
             #expect(text.contains("§ 69 Abs. 1 Nr. 1 SGB X i.V.m. § 16a Nr. 1 SGB II"), "the route's legal basis travels")
 
             let kinds = try await pool.query("SELECT kind FROM audit_log WHERE message_id = \(messageID) ORDER BY seq").map { try $0.decode(String.self, at: 0) }
-            #expect(kinds == ["received", "routed", "minimised", "attempted", "delivered"])
+            #expect(kinds == ["received", "routed", "minimised", "delivered"])
             let state = try await pool.query("SELECT state, attempts FROM delivery").single().decode((String, Int).self)
             #expect(state == ("delivered", 1))
 
@@ -197,7 +197,7 @@ struct GatewayEndToEndTests {
 
             // The message's record shows the receipt, the answer's delivery to the sender, and no payload.
             let detail = try #require(try await PipelineStore(pool: pool).messageDetail(messageID))
-            #expect(detail.events.map(\.kind) == ["received", "routed", "minimised", "attempted", "delivered", "receipt", "attempted", "delivered"])
+            #expect(detail.events.map(\.kind) == ["received", "routed", "minimised", "delivered", "receipt", "delivered"])
             #expect(detail.deliveries.map { "\($0.kind) \($0.recipient) \($0.state)" } == ["referral jugendamt delivered", "receipt massarbeit delivered"])
             #expect(detail.events.first { $0.kind == "minimised" }?.details["removed"] == "details.employer (employment)")
             let json = String(decoding: try JSONEncoder().encode(detail), as: UTF8.self)

@@ -42,7 +42,44 @@ public struct AuditBatch: Sendable {
     /// Appends the batch on `connection`, inside the caller's transaction.
     public func append(on connection: PostgresConnection) async throws {
         guard !events.isEmpty else { return }
-        try await connection.query("SELECT audit_append(\(PostgresJSON(events)))")
+        try await connection.query("SELECT audit_append(\(PostgresRawJSON(json)))")
+    }
+
+    /// The events as `audit_append` reads them: an array of objects, written directly.
+    var json: [UInt8] {
+        var output = JSONOutput(capacity: events.count * 256)
+        output.byte("[")
+        for (index, event) in events.enumerated() {
+            if index > 0 { output.byte(",") }
+            output.raw("{\"at\":")
+            output.string(PostgresJSONCoding.format(event.at))
+            output.raw(",\"actor\":")
+            output.string(event.actor)
+            output.raw(",\"kind\":")
+            output.string(event.kind)
+            if let message = event.message {
+                output.raw(",\"message\":")
+                output.string(message.uuidString)
+            }
+            if let agency = event.agency {
+                output.raw(",\"agency\":")
+                output.string(agency)
+            }
+            if let subject = event.subject {
+                output.raw(",\"subject\":")
+                output.string(subject)
+            }
+            output.raw(",\"details\":{")
+            for (position, key) in event.details.keys.sorted().enumerated() {
+                if position > 0 { output.byte(",") }
+                output.string(key)
+                output.byte(":")
+                output.string(event.details[key]!)
+            }
+            output.raw("}}")
+        }
+        output.byte("]")
+        return output.bytes
     }
 }
 

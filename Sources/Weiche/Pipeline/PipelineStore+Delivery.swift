@@ -37,7 +37,7 @@ extension PipelineStore {
             var claims: [Claim] = []
             for row in rows {
                 let (id, message, recipient, attempts, content, previousState, previousOwner, receipt) = try row.decode(
-                    (UUID, UUID, String, Int, PostgresJSON<Referral>?, String, String?, PostgresJSON<Receipt>?).self)
+                    (UUID, UUID, String, Int, PostgresJSONText?, String, String?, PostgresJSON<Receipt>?).self)
                 guard let recipientID = AgencyID(recipient) else { continue }
                 if previousState == "delivering" {
                     audit.add(AuditEvent(.leaseExpired, at: now, actor: worker, message: message, agency: recipientID, details: [
@@ -46,7 +46,7 @@ extension PipelineStore {
                 }
                 claims.append(Claim(
                     deliveryID: id, messageID: message, recipient: recipientID, attempt: attempts,
-                    content: content?.value, receipt: receipt?.value, worker: worker, claimedAt: now))
+                    content: try content.map { try ReferralJSON.decode($0.bytes) }, receipt: receipt?.value, worker: worker, claimedAt: now))
             }
             return claims
         }
@@ -123,13 +123,17 @@ extension PipelineStore {
                 .map { try $0.decode(UUID.self, at: 0) }
             let moved = Set(updated)
             for (row, (claim, _)) in zip(rows, results) {
+                // A successful attempt is recorded by its `delivered` entry alone, which names it;
+                // every other attempt has an `attempted` entry of its own (Decision 0008).
+                if row.state == "delivered" && moved.contains(claim.deliveryID) {
+                    audit.add(AuditEvent(.delivered, at: now, actor: claim.worker, message: claim.messageID, agency: claim.recipient,
+                                         details: ["attempts": String(claim.attempt)]))
+                    continue
+                }
                 audit.add(AuditEvent(.attempted, at: now, actor: claim.worker, message: claim.messageID, agency: claim.recipient,
                                      details: ["attempt": String(claim.attempt), "outcome": row.outcome, "error": row.error ?? ""]))
                 guard moved.contains(claim.deliveryID) else { continue }
                 switch row.state {
-                case "delivered":
-                    audit.add(AuditEvent(.delivered, at: now, actor: claim.worker, message: claim.messageID, agency: claim.recipient,
-                                         details: ["attempts": String(claim.attempt)]))
                 case "failed":
                     audit.add(AuditEvent(.failed, at: now, actor: claim.worker, message: claim.messageID, agency: claim.recipient,
                                          details: ["attempts": String(claim.attempt), "error": row.error ?? ""]))
@@ -142,7 +146,7 @@ extension PipelineStore {
     }
 
     /// One completed attempt, as the batch statements read it (`jsonb_to_recordset`).
-    struct CompletionRow: Codable {
+    struct CompletionRow {
         var id: UUID
         var attempt: Int
         var worker: String
@@ -174,8 +178,33 @@ extension PipelineStore {
     }
 
     static func bindings(_ rows: [CompletionRow]) -> PostgresBindings {
+        var output = JSONOutput(capacity: rows.count * 256)
+        output.byte("[")
+        for (index, row) in rows.enumerated() {
+            if index > 0 { output.byte(",") }
+            output.raw("{\"id\":")
+            output.string(row.id.uuidString)
+            output.raw(",\"attempt\":")
+            output.integer(row.attempt)
+            output.raw(",\"worker\":")
+            output.string(row.worker)
+            output.raw(",\"startedAt\":")
+            output.string(PostgresJSONCoding.format(row.startedAt))
+            output.raw(",\"finishedAt\":")
+            output.string(PostgresJSONCoding.format(row.finishedAt))
+            output.raw(",\"outcome\":")
+            output.string(row.outcome)
+            output.raw(",\"error\":")
+            output.optionalString(row.error)
+            output.raw(",\"state\":")
+            output.string(row.state)
+            output.raw(",\"dueAt\":")
+            output.optionalString(row.dueAt.map(PostgresJSONCoding.format))
+            output.byte("}")
+        }
+        output.byte("]")
         var bindings = PostgresBindings()
-        bindings.append(PostgresJSON(rows))
+        bindings.append(PostgresRawJSON(output.bytes))
         return bindings
     }
 

@@ -47,14 +47,15 @@ public struct PipelineStore: Sendable {
         for (referral, _) in batch {
             var stored = referral
             stored.id = UUID()
+            let canonical = ReferralJSON.encode(referral, includingID: false)
             messages.append(MessageRow(
                 id: stored.id!, sender: referral.sender.rawValue, senderMessageId: referral.senderMessageID, type: referral.type.rawValue,
                 sentAt: referral.createdAt, receivedAt: now, legalBasis: referral.legalBasis, purpose: referral.purpose,
-                consentReference: referral.consentReference, inReplyTo: referral.inReplyTo, contentSha256: try Self.contentHash(referral),
-                referral: stored, subject: subjectKey?.subject(of: referral)))
+                consentReference: referral.consentReference, inReplyTo: referral.inReplyTo, contentSha256: SHA256.hash(canonical).hexString,
+                referral: ReferralJSON.encode(stored), subject: subjectKey?.subject(of: referral)))
         }
         return try await pool.withAuditedTransaction { connection, audit in
-            let inserted = Set(try await connection.query(PostgresQuery(unsafeSQL: Self.insertMessagesSQL, bindings: Self.json(messages)))
+            let inserted = Set(try await connection.query(PostgresQuery(unsafeSQL: Self.insertMessagesSQL, bindings: MessageRow.bindings(messages)))
                 .map { try $0.decode(UUID.self, at: 0) })
             var existing: [String: (UUID, String)] = [:]
             if inserted.count < messages.count {
@@ -95,7 +96,8 @@ public struct PipelineStore: Sendable {
                         var content = allowed.referral
                         content.id = message.id
                         let deliveryID = UUID()
-                        deliveries.append(DeliveryRow(id: deliveryID, messageId: message.id, recipient: allowed.recipient.rawValue, content: content))
+                        deliveries.append(DeliveryRow(
+                            id: deliveryID, messageId: message.id, recipient: allowed.recipient.rawValue, content: ReferralJSON.encode(content)))
                         created[allowed.recipient] = deliveryID
                         audit.add(AuditEvent(.routed, at: now, actor: actor, message: message.id, agency: allowed.recipient, details: [
                             "legalBasis": allowed.route.legalBasis, "purpose": allowed.route.purpose,
@@ -110,7 +112,7 @@ public struct PipelineStore: Sendable {
                 outcomes.append(.stored(messageID: message.id, deliveries: created))
             }
             if !deliveries.isEmpty {
-                var bindings = Self.json(deliveries)
+                var bindings = DeliveryRow.bindings(deliveries)
                 bindings.append(now)
                 try await connection.query(PostgresQuery(unsafeSQL: Self.insertDeliveriesSQL, bindings: bindings))
             }
@@ -118,7 +120,8 @@ public struct PipelineStore: Sendable {
         }
     }
 
-    struct MessageRow: Codable {
+    /// A message as the insert statement reads it (`jsonb_to_recordset`), the referral already JSON.
+    struct MessageRow {
         var id: UUID
         var sender: String
         var senderMessageId: String
@@ -130,8 +133,47 @@ public struct PipelineStore: Sendable {
         var consentReference: String?
         var inReplyTo: String?
         var contentSha256: String
-        var referral: Referral
+        var referral: [UInt8]
         var subject: String?
+
+        static func bindings(_ rows: [MessageRow]) -> PostgresBindings {
+            var output = JSONOutput(capacity: rows.count * 2560)
+            output.byte("[")
+            for (index, row) in rows.enumerated() {
+                if index > 0 { output.byte(",") }
+                output.raw("{\"id\":")
+                output.string(row.id.uuidString)
+                output.raw(",\"sender\":")
+                output.string(row.sender)
+                output.raw(",\"senderMessageId\":")
+                output.string(row.senderMessageId)
+                output.raw(",\"type\":")
+                output.string(row.type)
+                output.raw(",\"sentAt\":")
+                output.string(PostgresJSONCoding.format(row.sentAt))
+                output.raw(",\"receivedAt\":")
+                output.string(PostgresJSONCoding.format(row.receivedAt))
+                output.raw(",\"legalBasis\":")
+                output.string(row.legalBasis)
+                output.raw(",\"purpose\":")
+                output.string(row.purpose)
+                output.raw(",\"consentReference\":")
+                output.optionalString(row.consentReference)
+                output.raw(",\"inReplyTo\":")
+                output.optionalString(row.inReplyTo)
+                output.raw(",\"contentSha256\":")
+                output.string(row.contentSha256)
+                output.raw(",\"subject\":")
+                output.optionalString(row.subject)
+                output.raw(",\"referral\":")
+                output.raw(row.referral)
+                output.byte("}")
+            }
+            output.byte("]")
+            var bindings = PostgresBindings()
+            bindings.append(PostgresRawJSON(output.bytes))
+            return bindings
+        }
     }
 
     struct MessageKey: Codable {
@@ -139,11 +181,33 @@ public struct PipelineStore: Sendable {
         var senderMessageId: String
     }
 
-    struct DeliveryRow: Codable {
+    /// A delivery as the insert statement reads it, its content already JSON.
+    struct DeliveryRow {
         var id: UUID
         var messageId: UUID
         var recipient: String
-        var content: Referral
+        var content: [UInt8]
+
+        static func bindings(_ rows: [DeliveryRow]) -> PostgresBindings {
+            var output = JSONOutput(capacity: rows.count * 2304)
+            output.byte("[")
+            for (index, row) in rows.enumerated() {
+                if index > 0 { output.byte(",") }
+                output.raw("{\"id\":")
+                output.string(row.id.uuidString)
+                output.raw(",\"messageId\":")
+                output.string(row.messageId.uuidString)
+                output.raw(",\"recipient\":")
+                output.string(row.recipient)
+                output.raw(",\"content\":")
+                output.raw(row.content)
+                output.byte("}")
+            }
+            output.byte("]")
+            var bindings = PostgresBindings()
+            bindings.append(PostgresRawJSON(output.bytes))
+            return bindings
+        }
     }
 
     static func json<Rows: Codable & Sendable>(_ rows: Rows) -> PostgresBindings {
@@ -175,11 +239,4 @@ public struct PipelineStore: Sendable {
         SELECT d.id, d."messageId", d.recipient, 'pending', $2, d.content, $2
         FROM jsonb_to_recordset($1::jsonb) AS d(id uuid, "messageId" uuid, recipient text, content jsonb)
         """
-
-    /// SHA-256 of the referral's canonical JSON (sorted keys, without Weiche's id).
-    static func contentHash(_ referral: Referral) throws -> String {
-        var canonical = referral
-        canonical.id = nil
-        return SHA256.hash(try PostgresJSONCoding.encoder().encode(canonical)).hexString
-    }
 }

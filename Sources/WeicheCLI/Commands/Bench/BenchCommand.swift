@@ -251,7 +251,7 @@ struct BenchCommand: Command {
         }
     }
 
-    /// Delivered referrals and their audit entries (received, routed, attempted, delivered),
+    /// Delivered referrals and their audit entries (received, routed, delivered),
     /// written by SQL in chunks.
     static func fillHistory(_ pool: PostgresConnectionPool, count: Int, progress: @Sendable (String) -> Void) async throws {
         let chunk = 20_000
@@ -272,7 +272,7 @@ struct BenchCommand: Command {
                         FROM m RETURNING message_id
                     )
                     SELECT audit_append((SELECT jsonb_agg(jsonb_build_object('at', now(), 'actor', 'history', 'kind', k, 'message', message_id, 'agency', 'jugendamt'))
-                                         FROM d, unnest(ARRAY['received', 'routed', 'attempted', 'delivered']) k))
+                                         FROM d, unnest(ARRAY['received', 'routed', 'delivered']) k))
                     """)
             }
             done = last

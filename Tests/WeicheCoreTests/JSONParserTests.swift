@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+import WeicheCore
+
+@Suite("JSON parser and writer: strict, bounded, the same values as Foundation")
+struct JSONParserTests {
+    static let valid = [
+        #"{}"#, #"[]"#, #"  {"a": [1, -2.5, 3e2, 0, -0.0, 1E-3], "b": {"c": null, "d": true, "e": false}}  "#,
+        #""plain""#, #""esc \" \\ \/ \b \f \n \r \t \u00e9 \u20AC \ud83d\ude00""#, #"["Maßnahme", "Ünal", "日本"]"#,
+        #"123456789"#, #"{"nested": [[[[{"x": "y"}]]]]}"#,
+    ]
+
+    @Test(arguments: valid)
+    func parsesWhatFoundationParsesToTheSameValue(_ text: String) throws {
+        let ours = try JSONValue(parsing: Array(text.utf8))
+        let foundation = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        #expect(ours == foundation)
+    }
+
+    static let invalid: [(String, String, Int)] = [
+        (#"{"a": 1"#, "the document ends inside an object", 7),
+        (#"[1, 2,]"#, "a character that cannot begin a value", 6),
+        (#"{"a" 1}"#, "':' is missing after a member name", 5),
+        (#"{"a": 01}"#, "a number must not start with 0", 6),
+        (#"{"a": 1.}"#, "a number needs digits after '.'", 8),
+        (#"{"a": "x\qy"}"#, "unknown escape in a string", 10),
+        (#"{"a": "\ud800"}"#, "a high surrogate escape is not followed by a low one", 13),
+        (#"{"a": "\udc00"}"#, "a low surrogate escape without a high one", 13),
+        (#"{"a": 1, "a": 2}"#, "a member name appears twice in one object", 9),
+        (#"{"a": tru}"#, "a misspelt literal (true)", 6),
+        ("{\"a\": \"line\nbreak\"}", "a control character in a string must be escaped", 11),
+        (#"[1] [2]"#, "more text after the document", 4),
+        (#"{"a": "open"#, "a string is not closed", 11),
+        ("", "the document ends too early", 0),
+        (#"{"a": 1e999}"#, "a number is out of range", 6),
+    ]
+
+    @Test(arguments: invalid)
+    func rejectsWithTheReasonAndTheByte(_ text: String, _ reason: String, _ offset: Int) {
+        #expect(throws: JSONParseError(offset: offset, reason: reason)) { try JSONValue(parsing: Array(text.utf8)) }
+    }
+
+    @Test func rejectsInvalidUTF8() {
+        let latin1: [UInt8] = Array(#"{"name": "M"#.utf8) + [0xFC] + Array(#"ller"}"#.utf8)
+        #expect(throws: JSONParseError(offset: 10, reason: "a string is not valid UTF-8")) { try JSONValue(parsing: latin1) }
+    }
+
+    @Test func boundsNestingInsteadOfOverflowingTheStack() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(throws: JSONParseError(offset: 64, reason: "nested deeper than 64 levels")) { try JSONValue(parsing: Array(deep.utf8)) }
+        #expect((try? JSONValue(parsing: Array((String(repeating: "[", count: 64) + String(repeating: "]", count: 64)).utf8))) != nil)
+    }
+
+    @Test func neverCrashesOnArbitraryBytes() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array(#"{}[]":,-.0123456789eEtrufalsn\ u"#.utf8) + [0x00, 0x80, 0xC3, 0xA9, 0xFF, 0x0A]
+        var parsed = 0
+        for _ in 0..<20_000 {
+            let bytes = (0..<Int.random(in: 0...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+            let foundation = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+            let ours = try? JSONValue(parsing: bytes)
+            // Whatever we accept, Foundation accepts as the same value (we are stricter: duplicate names).
+            if let ours {
+                parsed += 1
+                #expect(foundation == ours, "\(bytes)")
+            }
+        }
+        #expect(parsed > 0)
+    }
+
+    @Test func writesStringsAsJSONEncoderDoes() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        var samples = ["", "plain", "quote \" backslash \\ slash /", "tab\tnew\nreturn\r", "Maßnahme 日本 😀", "\u{7f}\u{80}"]
+        samples.append(String(decoding: (0..<32).map { UInt8($0) }, as: UTF8.self))
+        for sample in samples {
+            var output = JSONOutput()
+            output.string(sample)
+            #expect(output.bytes == Array(try encoder.encode(sample)), "\(Array(sample.utf8))")
+            #expect(try JSONValue(parsing: output.bytes) == .string(sample))
+        }
+    }
+
+    @Test(arguments: [0, 7, -7, 10, 1_234_567_890, Int.max, Int.min])
+    func writesIntegersAsTheyArePrinted(_ value: Int) {
+        var output = JSONOutput()
+        output.integer(value)
+        #expect(String(decoding: output.bytes, as: UTF8.self) == String(value))
+    }
+}
