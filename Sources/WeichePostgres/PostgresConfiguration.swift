@@ -50,6 +50,10 @@ public struct PostgresConfiguration: Sendable {
         return [
             ("connect_timeout", String(seconds)),
             ("application_name", applicationName),
+            // Short statements over few rows: compiling them (JIT) costs more than it saves,
+            // hundreds of milliseconds where row estimates are high (Docs/Performance.md). A
+            // connection string's own `options` replace this.
+            ("options", "-c jit=off"),
             ("dbname", connectionString),
             // Weiche speaks UTF-8 only; this one is not the string's to change.
             ("client_encoding", "UTF8"),

@@ -10,6 +10,10 @@ struct JSONParserTests {
         #"123456789"#, #"{"nested": [[[[{"x": "y"}]]]]}"#,
     ]
 
+    @Test func readsAZeroWithAnExponentWhichFoundationRefuses() throws {
+        #expect(try JSONValue(parsing: Array("[0e5, -0E-2]".utf8)) == .array([.number(0), .number(0)]))
+    }
+
     @Test(arguments: valid)
     func parsesWhatFoundationParsesToTheSameValue(_ text: String) throws {
         let ours = try JSONValue(parsing: Array(text.utf8))
@@ -59,10 +63,16 @@ struct JSONParserTests {
             let bytes = (0..<Int.random(in: 0...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
             let foundation = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
             let ours = try? JSONValue(parsing: bytes)
-            // Whatever we accept, Foundation accepts as the same value (we are stricter: duplicate names).
+            // Whatever we accept, Foundation accepts as the same value (we are stricter:
+            // duplicate names) — except a zero with an exponent (`0e5`), valid JSON that
+            // Foundation refuses.
             if let ours {
                 parsed += 1
-                #expect(foundation == ours, "\(bytes)")
+                if let foundation {
+                    #expect(foundation == ours, "\(bytes)")
+                } else {
+                    #expect(String(decoding: bytes, as: UTF8.self).range(of: "0[eE]", options: .regularExpression) != nil, "\(bytes)")
+                }
             }
         }
         #expect(parsed > 0)

@@ -32,5 +32,6 @@ extension Migration {
         .v5Replay,
         .v6QueueVacuum,
         .v7SetBasedAudit,
+        .v8PayloadCompression,
     ]
 }

@@ -12,6 +12,7 @@ struct BenchCommand: Command {
         USAGE: weiche bench [--quick] [--referrals N] [--directory-referrals N] [--rate R]
                             [--duration S] [--history N] [--backlog N] [--batch N]
                             [--workers N] [--reference-seconds S] [--no-reference] [--json]
+               weiche bench --reference-script
 
         Measures the gateway on this database (the embedded one, or WEICHE_DATABASE_URL), each
         phase in a schema it creates and drops, with realistic MaßArbeit referrals (about 2 KB of
@@ -41,6 +42,9 @@ struct BenchCommand: Command {
           --reference-seconds S   How long each pgbench run lasts (default 15).
           --no-reference          Skip pgbench.
           --json                  One JSON object (see Docs/Performance.md).
+          --reference-script      Print the pgbench script of the reference and how to run it
+                                  (pgbench -f), then stop: to profile the SQL on its own
+                                  (pgbench -r reports each statement's latency).
 
         EXAMPLES:
           weiche bench --quick
@@ -58,8 +62,14 @@ struct BenchCommand: Command {
     var referenceSeconds = 15
     var reference = true
     var json = false
+    var printReferenceScript = false
 
     init(arguments: inout Arguments) throws(UsageError) {
+        if arguments.flag("--reference-script") {
+            printReferenceScript = true
+            try arguments.finish()
+            return
+        }
         if arguments.flag("--quick") {
             (referrals, rate, duration, history, backlog, referenceSeconds) = (2_000, 500, 4, 10_000, 5_000, 3)
         }
@@ -114,6 +124,16 @@ struct BenchCommand: Command {
     }
 
     func run(_ context: CommandContext) async throws {
+        if printReferenceScript {
+            let payload = String(decoding: BenchReferrals.item(0, run: "r").bytes, as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
+            context.print(BenchReference.script().trimmingCharacters(in: .newlines))
+            context.note("""
+                Run it on a migrated schema, e.g.: weiche bench --reference-script > reference.sql
+                pgbench -n -r -c \(workers) -j \(workers) -T 15 -f reference.sql -D batch=\(batch) -D 'payload=<a referral as JSON>' <conninfo>
+                A referral of the benchmark has \(payload.utf8.count) bytes.
+                """)
+            return
+        }
         let base = try await baseConfiguration(context)
         let phases = BenchPhases(batch: batch, workers: workers) { line in context.progress(line + "         ") }
         var result = Result(historyRows: history, backlog: backlog, batch: batch, workers: workers)

@@ -61,7 +61,7 @@ enum BenchReference {
         try Data(script().utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         let pgbench = binaries.directory + "/pgbench"
-        let conninfo = database.base.connectionString + " options='-c search_path=\(database.schema)'"
+        let conninfo = database.base.connectionString + " options='-c search_path=\(database.schema) -c jit=off'"
         let outcome = try await Subprocess.run(pgbench, [
             "-n", "-c", String(clients), "-j", String(clients), "-T", String(seconds), "-f", file.path,
             "-D", "batch=\(batch)", "-D", "payload=\(payload)", conninfo,
