@@ -62,7 +62,7 @@ struct ReferralModelTests {
         #expect(AgencyID(text)?.rawValue == text)
     }
 
-    @Test(arguments: ["", "MassArbeit", "maßarbeit", "1abc", "a b", "a/b", "a.b", String(repeating: "a", count: 65)])
+    @Test(arguments: ["", "MassArbeit", "maßarbeit", "1abc", "-abc", "a b", "a/b", "a.b", "e\u{301}", "a\u{0}", String(repeating: "a", count: 65)])
     func malformedAgencyIDs(_ text: String) {
         #expect(AgencyID(text) == nil)
     }

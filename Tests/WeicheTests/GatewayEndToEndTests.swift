@@ -138,6 +138,27 @@ struct GatewayEndToEndTests {
         }
     }
 
+    /// PostgreSQL cannot store U+0000 in text or jsonb: before, one such value failed the
+    /// whole batch's transaction, every time the file was read again.
+    @Test func aNULCharacterIsRefusedAloneAndTheRestOfTheBatchIsStored() async throws {
+        let setup = try Setup()
+        defer { try? FileManager.default.removeItem(at: setup.root) }
+        try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            let gateway = setup.gateway(store: PipelineStore(pool: pool, clock: ManualClock()))
+            var poisoned = referral(to: ["jugendamt"])
+            poisoned.fields[1] = ReferralField("person.givenName", .identity, .text("Ma\u{0}ria"))
+            try setup.drop([referral(to: ["jugendamt"]), poisoned, referral(to: ["jugendamt"])], named: "batch.json", from: "massarbeit")
+
+            let report = try await gateway.runOnce()
+            #expect(report.referralsStored == 2)
+            #expect(report.delivered == 2)
+            #expect(try setup.files("massarbeit/out/processed") == ["batch.json", "batch.json.error.txt"])
+            let refusal = try String(contentsOf: setup.root.appendingPathComponent("massarbeit/out/processed/batch.json.error.txt"), encoding: .utf8)
+            #expect(refusal.contains("message \(poisoned.senderMessageID)") && refusal.contains("person.givenName") && refusal.contains("U+0000"))
+            #expect(!refusal.contains("ria"), "no value in the reason")
+        }
+    }
+
     @Test func aRecipientThatIsDownIsRetriedThenDelivered() async throws {
         let setup = try Setup()
         defer { try? FileManager.default.removeItem(at: setup.root) }

@@ -151,6 +151,13 @@ public struct Gateway: Sendable {
                             reason: "the referral names \(referral.sender) as its sender but arrived on \(agency.id)'s channel"))
                         continue
                     }
+                    if let field = referral.fieldHoldingNUL {
+                        // PostgreSQL's text and jsonb cannot hold U+0000: refused here, the rest of the batch stored.
+                        results[index].rejections.append(Rejection(
+                            position: "message \(referral.senderMessageID)", field: field,
+                            reason: "contains the character U+0000, which Weiche cannot store; remove it and send again"))
+                        continue
+                    }
                     batch.append((referral, policy.evaluate(referral)))
                     owners.append(index)
                 }

@@ -182,3 +182,24 @@ public enum ReferralJSON {
         }
     }
 }
+
+extension Referral {
+    /// The first field (or header) whose text holds U+0000, which PostgreSQL cannot store in
+    /// `text` or `jsonb`; nil if there is none.
+    var fieldHoldingNUL: String? {
+        func holds(_ text: String) -> Bool { text.utf8.contains(0) }
+        func holds(_ value: FieldValue) -> Bool {
+            switch value {
+            case .text(let text), .day(let text): holds(text)
+            case .integer, .boolean: false
+            case .list(let values): values.contains(where: holds)
+            }
+        }
+        let headers: [(String, String?)] = [
+            ("senderMessageID", senderMessageID), ("legalBasis", legalBasis), ("purpose", purpose),
+            ("consentReference", consentReference), ("inReplyTo", inReplyTo), ("notice", notice),
+        ]
+        if let header = headers.first(where: { $0.1.map(holds) ?? false }) { return header.0 }
+        return fields.first { holds($0.name) || holds($0.value) }?.name
+    }
+}

@@ -55,8 +55,14 @@ public struct ReferralType: ValidatedName {
 /// Lowercase ASCII letters, digits and `-` (and `.` if allowed), starting with a letter, at
 /// most 64 characters.
 private func isWellFormed(_ text: String, allowingDots: Bool) -> Bool {
-    guard let first = text.first, first.isASCII, first.isLowercase, text.count <= 64 else { return false }
-    return text.allSatisfy {
-        ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" || (allowingDots && $0 == ".")
+    // Byte by byte: every allowed character is ASCII, so one byte is one character.
+    let utf8 = text.utf8
+    guard let first = utf8.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first), utf8.count <= 64 else { return false }
+    return utf8.allSatisfy { byte in
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"): true
+        case UInt8(ascii: "."): allowingDots
+        default: false
+        }
     }
 }
