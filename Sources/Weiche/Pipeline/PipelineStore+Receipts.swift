@@ -29,7 +29,7 @@ extension PipelineStore {
             receipt.referralSenderMessageID = try row.decode(String.self, at: 1)
             let inserted = try await connection.query("""
                 INSERT INTO delivery (id, message_id, recipient, state, due_at, created_at, kind, receipt_from, receipt)
-                VALUES (\(UUID()), \(messageID), \(sender.rawValue), 'pending', \(now), \(now), 'receipt', \(receipt.from.rawValue),
+                VALUES (\(UUID.timeOrdered(at: now)), \(messageID), \(sender.rawValue), 'pending', \(now), \(now), 'receipt', \(receipt.from.rawValue),
                         \(PostgresJSON(receipt)))
                 ON CONFLICT DO NOTHING
                 """)

@@ -124,7 +124,7 @@ extension PipelineStore {
         return try await pool.withAuditedTransaction { connection, audit in
             var created: [UUID] = []
             for order in orders {
-                let id = UUID()
+                let id = UUID.timeOrdered(at: now)
                 var content = order.content
                 content?.id = order.candidate.messageID
                 let inserted = try await connection.query("""

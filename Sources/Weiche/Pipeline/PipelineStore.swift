@@ -46,7 +46,7 @@ public struct PipelineStore: Sendable {
         var messages: [MessageRow] = []
         for (referral, _) in batch {
             var stored = referral
-            stored.id = UUID()
+            stored.id = UUID.timeOrdered(at: now)
             let canonical = ReferralJSON.encode(referral, includingID: false)
             messages.append(MessageRow(
                 id: stored.id!, sender: referral.sender.rawValue, senderMessageId: referral.senderMessageID, type: referral.type.rawValue,
@@ -95,7 +95,7 @@ public struct PipelineStore: Sendable {
                     case .allowed(let allowed):
                         var content = allowed.referral
                         content.id = message.id
-                        let deliveryID = UUID()
+                        let deliveryID = UUID.timeOrdered(at: now)
                         deliveries.append(DeliveryRow(
                             id: deliveryID, messageId: message.id, recipient: allowed.recipient.rawValue, content: ReferralJSON.encode(content)))
                         created[allowed.recipient] = deliveryID
