@@ -117,15 +117,19 @@ struct XMLElement {
 
 /// Escapes text for XML content and attribute values.
 func xmlEscape(_ text: String) -> String {
-    var escaped = ""
-    for character in text {
-        switch character {
-        case "&": escaped += "&amp;"
-        case "<": escaped += "&lt;"
-        case ">": escaped += "&gt;"
-        case "\"": escaped += "&quot;"
-        default: escaped.append(character)
+    // Byte by byte: the four characters are ASCII and never part of a longer UTF-8 sequence.
+    let needsEscaping: (UInt8) -> Bool = { $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") || $0 == UInt8(ascii: "\"") }
+    guard text.utf8.contains(where: needsEscaping) else { return text }
+    var escaped: [UInt8] = []
+    escaped.reserveCapacity(text.utf8.count + 16)
+    for byte in text.utf8 {
+        switch byte {
+        case UInt8(ascii: "&"): escaped.append(contentsOf: "&amp;".utf8)
+        case UInt8(ascii: "<"): escaped.append(contentsOf: "&lt;".utf8)
+        case UInt8(ascii: ">"): escaped.append(contentsOf: "&gt;".utf8)
+        case UInt8(ascii: "\""): escaped.append(contentsOf: "&quot;".utf8)
+        default: escaped.append(byte)
         }
     }
-    return escaped
+    return String(decoding: escaped, as: UTF8.self)
 }

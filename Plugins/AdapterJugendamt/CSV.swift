@@ -70,7 +70,8 @@ enum CSV {
     /// One record as a line, quoting fields that need it.
     static func line(_ fields: [String]) -> String {
         fields.map { field in
-            field.contains(where: { $0 == ";" || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+            // Bytes, not Characters: "\r\n" is one Character, equal to neither "\r" nor "\n".
+            field.utf8.contains(where: { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D })
                 ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
                 : field
         }.joined(separator: ";") + "\r\n"

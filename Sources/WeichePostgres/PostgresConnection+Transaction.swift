@@ -11,13 +11,27 @@ extension PostgresConnection {
     ///
     /// `body` runs in the caller's isolation; pass the connection it receives to every query
     /// that belongs to the transaction.
+    ///
+    /// With `waitingForFlush: false` the commit returns before its WAL is flushed to disk
+    /// (`synchronous_commit = off` for this transaction only): a crash in the next moment may
+    /// undo it, though never partly and never out of order with later commits. Only for
+    /// changes whose loss is harmless because they will be redone.
     @discardableResult
     public func withTransaction<Result>(
         _ level: PostgresIsolationLevel = .readCommitted,
+        waitingForFlush: Bool = true,
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await query(PostgresQuery(unsafeSQL: "BEGIN ISOLATION LEVEL " + level.rawValue))
+        if !waitingForFlush {
+            do {
+                try await query("SET LOCAL synchronous_commit = off")
+            } catch {
+                if !isBroken { _ = try? await query("ROLLBACK") }
+                throw error
+            }
+        }
         let result: Result
         do {
             result = try await body(self)

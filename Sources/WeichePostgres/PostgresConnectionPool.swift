@@ -74,13 +74,14 @@ public final class PostgresConnectionPool: Sendable {
         _ level: PostgresIsolationLevel = .readCommitted,
         retryingConflicts: Bool = false,
         maxAttempts: Int = 5,
+        waitingForFlush: Bool = true,
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let attempts = retryingConflicts ? maxAttempts : 1
         return try await withTransactionRetry(maxAttempts: attempts) {
             try await withConnection { connection in
-                try await connection.withTransaction(level, body)
+                try await connection.withTransaction(level, waitingForFlush: waitingForFlush, body)
             }
         }
     }

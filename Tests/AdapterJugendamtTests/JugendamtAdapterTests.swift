@@ -116,6 +116,18 @@ struct JugendamtAdapterTests {
         }
     }
 
+    /// A value with a Windows line break ("\r\n" is one Swift Character, equal to neither
+    /// "\r" nor "\n") must be quoted like any other, or it splits the row.
+    @Test func aValueWithACRLFLineBreakIsQuotedAndReadBack() throws {
+        let spec = ReferralCatalogue.spec(for: ReferralType("kinderbetreuung.anfrage")!)!
+        var referral = Self.sample(spec)
+        referral.fields[0] = ReferralField("person.familyName", .identity, .text("Erste Zeile\r\nZweite Zeile"))
+        let document = try adapter.encode(referral)
+        let decoded = decode(document.bytes)
+        #expect(rejections(decoded).isEmpty, "\(rejections(decoded))")
+        #expect(referrals(decoded).first?[field: "person.familyName"] == .text("Erste Zeile\r\nZweite Zeile"))
+    }
+
     /// A referral of `spec`'s type with every field the Jugendamt's format carries.
     static func sample(_ spec: ReferralCatalogue.TypeSpec) -> Referral {
         let carried: Set = ["person.familyName", "person.givenName", "person.birthDate", "person.nationality", "person.address",

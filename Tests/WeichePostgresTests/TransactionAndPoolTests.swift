@@ -23,6 +23,26 @@ struct TransactionAndPoolTests {
         }
     }
 
+    /// Not waiting for the flush is this transaction's setting alone: the connection goes
+    /// back to the pool with synchronous commits, and the change is committed and visible.
+    @Test func aTransactionThatDoesNotWaitForTheFlushChangesOnlyItself() async throws {
+        try await TestPostgres.withSchema(maxConnections: 1) { pool async throws in
+            try await pool.query("CREATE TABLE t (x int)")
+            // The test cluster may not wait for flushes at all; make this session wait.
+            try await pool.query("SET synchronous_commit = on")
+            let inside = try await pool.withTransaction(waitingForFlush: false) { connection async throws in
+                try await connection.query("INSERT INTO t VALUES (1)")
+                return try await connection.query("SHOW synchronous_commit").single().decode(String.self, at: 0)
+            }
+            #expect(inside == "off")
+            let after = try await pool.withConnection { connection in
+                try await connection.query("SHOW synchronous_commit").single().decode(String.self, at: 0)
+            }
+            #expect(after == "on")
+            #expect(try await pool.query("SELECT count(*)::int FROM t").single().decode(Int.self, at: 0) == 1)
+        }
+    }
+
     @Test func retryHelperRerunsSerializationFailuresOnly() async throws {
         let attempts = Mutex(0)
         let value = try await withTransactionRetry(maxAttempts: 5) {

@@ -87,10 +87,11 @@ extension PostgresConnectionPool {
     /// Runs `body` in a transaction and appends the audit events it collected at the end of it,
     /// so the state change and its record commit together or not at all.
     public func withAuditedTransaction<Result>(
+        waitingForFlush: Bool = true,
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection, inout AuditBatch) async throws -> Result
     ) async throws -> Result {
-        try await withTransaction { connection in
+        try await withTransaction(waitingForFlush: waitingForFlush) { connection in
             var batch = AuditBatch()
             let result = try await body(connection, &batch)
             try await batch.append(on: connection)

@@ -23,10 +23,15 @@ extension PipelineStore {
     /// expired, for `worker`, until `lease` from now. Concurrent workers never claim the same
     /// delivery (`FOR UPDATE SKIP LOCKED`). With `only`, just those deliveries, if they are
     /// pending and due (a replay delivering what it created; expired leases are left to workers).
+    ///
+    /// A claim does not wait for its commit to reach the disk (Decision 0008): lost in a crash,
+    /// the delivery is simply still pending and claimed again — what happens anyway when a
+    /// worker stops between its attempt and recording the outcome. Any later commit (the
+    /// attempt's outcome among them) flushes the claim first.
     public func claimDue(limit: Int, worker: String, lease: Duration, only ids: [UUID]? = nil) async throws -> [Claim] {
         let now = clock.now()
         let expires = now.addingTimeInterval(lease.seconds)
-        return try await pool.withAuditedTransaction { connection, audit in
+        return try await pool.withAuditedTransaction(waitingForFlush: false) { connection, audit in
             var bindings = PostgresBindings()
             bindings.append(now)
             bindings.append(ids.map(PostgresArray.init))

@@ -129,6 +129,8 @@ struct BenchCommand: Command {
             context.print(BenchReference.script().trimmingCharacters(in: .newlines))
             context.note("""
                 Run it on a migrated schema, e.g.: weiche bench --reference-script > reference.sql
+                It calls bench_time_ordered_uuid(), ids ordered by time as the gateway makes them; create it first:
+                \(BenchReference.timeOrderedUUIDFunction);
                 pgbench -n -r -c \(workers) -j \(workers) -T 15 -f reference.sql -D batch=\(batch) -D 'payload=<a referral as JSON>' <conninfo>
                 A referral of the benchmark has \(payload.utf8.count) bytes.
                 """)
@@ -282,13 +284,13 @@ struct BenchCommand: Command {
                 try await connection.query("""
                     WITH m AS (
                         INSERT INTO message (id, sender, sender_message_id, type, sent_at, received_at, legal_basis, purpose, content_sha256, referral)
-                        SELECT gen_random_uuid(), 'massarbeit', 'history-' || g, 'kinderbetreuung.anfrage', now() - interval '30 days',
+                        SELECT bench_time_ordered_uuid(), 'massarbeit', 'history-' || g, 'kinderbetreuung.anfrage', now() - interval '30 days',
                                now() - interval '30 days', '§ 69 SGB X', 'Kinderbetreuung', md5(g::text), '{}'::jsonb
                         FROM generate_series(\(done + 1), \(last)) g
                         RETURNING id
                     ), d AS (
                         INSERT INTO delivery (id, message_id, recipient, state, attempts, due_at, created_at, finished_at)
-                        SELECT gen_random_uuid(), id, 'jugendamt', 'delivered', 1, now() - interval '30 days', now() - interval '30 days', now() - interval '30 days'
+                        SELECT bench_time_ordered_uuid(), id, 'jugendamt', 'delivered', 1, now() - interval '30 days', now() - interval '30 days', now() - interval '30 days'
                         FROM m RETURNING message_id
                     )
                     SELECT audit_append((SELECT jsonb_agg(jsonb_build_object('at', now(), 'actor', 'history', 'kind', k, 'message', message_id, 'agency', 'jugendamt'))

@@ -11,12 +11,12 @@ enum BenchReference {
     static func script() -> String {
         let messages = """
             SELECT jsonb_agg(jsonb_build_object(
-                'id', gen_random_uuid(), 'sender', 'massarbeit', 'senderMessageId', gen_random_uuid()::text,
+                'id', bench_time_ordered_uuid(), 'sender', 'massarbeit', 'senderMessageId', gen_random_uuid()::text,
                 'type', 'kinderbetreuung.anfrage', 'sentAt', now(), 'receivedAt', now(), 'legalBasis', '§ 69 SGB X',
                 'purpose', 'Kinderbetreuung', 'contentSha256', md5(random()::text), 'referral', ':payload'::jsonb)) AS messages
             FROM generate_series(1, :batch) \\gset
             """
-        let deliveries = "(SELECT jsonb_agg(jsonb_build_object('id', gen_random_uuid(), 'messageId', e ->> 'id', 'recipient', 'jugendamt', 'content', e -> 'referral')) FROM jsonb_array_elements(':messages'::jsonb) e)"
+        let deliveries = "(SELECT jsonb_agg(jsonb_build_object('id', bench_time_ordered_uuid(), 'messageId', e ->> 'id', 'recipient', 'jugendamt', 'content', e -> 'referral')) FROM jsonb_array_elements(':messages'::jsonb) e)"
         let ingestAudit = "SELECT audit_append((SELECT jsonb_agg(jsonb_build_object('at', now(), 'actor', 'pgbench', 'kind', k, 'message', e ->> 'id', 'agency', 'jugendamt')) FROM jsonb_array_elements(':messages'::jsonb) e, unnest(ARRAY['received', 'routed']) k));"
         let claim = PipelineStore.claimSQL
             .replacingOccurrences(of: "$1", with: "now()").replacingOccurrences(of: "$2", with: "NULL")
@@ -38,6 +38,8 @@ enum BenchReference {
             ingestAudit,
             "COMMIT;",
             "BEGIN;",
+            // The claim's commit does not wait for the disk, as the gateway's (PipelineStore.claimDue).
+            "SET LOCAL synchronous_commit = off;",
             oneLine(completions),
             "COMMIT;",
             "BEGIN;",
@@ -47,6 +49,15 @@ enum BenchReference {
             "COMMIT;",
         ].joined(separator: "\n") + "\n"
     }
+
+    /// Time-ordered ids as the gateway makes them (`UUID.timeOrdered`, version 7), so the
+    /// reference's index inserts have the same locality as the gateway's.
+    static let timeOrderedUUIDFunction = """
+        CREATE FUNCTION bench_time_ordered_uuid() RETURNS uuid LANGUAGE sql VOLATILE
+        RETURN encode(set_byte(set_byte(overlay(uuid_send(gen_random_uuid())
+                   PLACING substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) FROM 1 FOR 6),
+               6, (get_byte(uuid_send(gen_random_uuid()), 6) & 15) | 112), 8, (get_byte(uuid_send(gen_random_uuid()), 8) & 63) | 128), 'hex')::uuid
+        """
 
     /// pgbench reads one command per line (a trailing `\gset` stays on its line).
     static func oneLine(_ sql: String) -> String {

@@ -74,6 +74,7 @@ struct BenchDatabase {
         scoped.searchPath = [schema]
         let pool = PostgresConnectionPool(configuration: scoped, maxConnections: connections)
         _ = try await Migrator().migrate(on: pool)
+        try await pool.query(PostgresQuery(unsafeSQL: BenchReference.timeOrderedUUIDFunction))
         return BenchDatabase(base: base, schema: schema, pool: pool)
     }
 
