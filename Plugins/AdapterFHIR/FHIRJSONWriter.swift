@@ -18,40 +18,77 @@ enum FHIRJSONWriter {
         output.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indent))
     }
 
+    /// Dispatches on the exact dynamic type the writer's literals produce (`String`,
+    /// `[String: String]`, `[[String: Any]]`, …) before any conditional cast: casting, say, a
+    /// `[String: String]` to `[String: Any]` copies and boxes every value, and was most of the
+    /// writing time. Other shapes still work through the general casts at the end.
     private static func write(_ value: Any, indent: Int, into output: inout [UInt8]) throws(Failure) {
-        switch value {
-        case let object as [String: Any]:
-            guard !object.isEmpty else { output.append(contentsOf: "{}".utf8); return }
-            output.append(UInt8(ascii: "{"))
-            for (index, key) in orderedKeys(object).enumerated() {
-                if index > 0 { output.append(UInt8(ascii: ",")) }
-                newline(indent + 2, into: &output)
-                quote(key, into: &output)
-                output.append(contentsOf: ": ".utf8)
-                try write(object[key]!, indent: indent + 2, into: &output)
-            }
-            newline(indent, into: &output)
-            output.append(UInt8(ascii: "}"))
-        case let array as [Any]:
-            guard !array.isEmpty else { output.append(contentsOf: "[]".utf8); return }
-            output.append(UInt8(ascii: "["))
-            for (index, element) in array.enumerated() {
-                if index > 0 { output.append(UInt8(ascii: ",")) }
-                newline(indent + 2, into: &output)
-                try write(element, indent: indent + 2, into: &output)
-            }
-            newline(indent, into: &output)
-            output.append(UInt8(ascii: "]"))
-        case let text as String: quote(text, into: &output)
-        case let flag as Bool: output.append(contentsOf: (flag ? "true" : "false").utf8)
-        case let number as Int: output.append(contentsOf: String(number).utf8)
-        default: throw .unsupported
+        let kind = type(of: value)
+        if kind == String.self {
+            quote(value as! String, into: &output)
+        } else if kind == [String: Any].self {
+            let object = value as! [String: Any]
+            try writeObject(object.count, keys: orderedKeys(object.keys), indent: indent, into: &output) { object[$0]! }
+        } else if kind == [String: String].self {
+            let object = value as! [String: String]
+            try writeObject(object.count, keys: orderedKeys(object.keys), indent: indent, into: &output) { object[$0]! }
+        } else if kind == [[String: Any]].self {
+            try writeArray(value as! [[String: Any]], indent: indent, into: &output)
+        } else if kind == [[String: String]].self {
+            try writeArray(value as! [[String: String]], indent: indent, into: &output)
+        } else if kind == [String].self {
+            try writeArray(value as! [String], indent: indent, into: &output)
+        } else if kind == [Any].self {
+            try writeArray(value as! [Any], indent: indent, into: &output)
+        } else if let flag = value as? Bool {
+            output.append(contentsOf: (flag ? "true" : "false").utf8)
+        } else if let number = value as? Int {
+            output.append(contentsOf: String(number).utf8)
+        } else if let object = value as? [String: Any] {
+            try writeObject(object.count, keys: orderedKeys(object.keys), indent: indent, into: &output) { object[$0]! }
+        } else if let array = value as? [Any] {
+            try writeArray(array, indent: indent, into: &output)
+        } else {
+            throw .unsupported
         }
     }
 
-    private static func orderedKeys(_ object: [String: Any]) -> [String] {
-        let leading = ["resourceType", "id"].filter { object[$0] != nil }
-        return leading + object.keys.filter { !leading.contains($0) }.sorted()
+    private static func writeObject(
+        _ count: Int, keys: [String], indent: Int, into output: inout [UInt8], member: (String) -> Any
+    ) throws(Failure) {
+        guard count > 0 else { output.append(contentsOf: "{}".utf8); return }
+        output.append(UInt8(ascii: "{"))
+        for (index, key) in keys.enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            newline(indent + 2, into: &output)
+            quote(key, into: &output)
+            output.append(contentsOf: ": ".utf8)
+            try write(member(key), indent: indent + 2, into: &output)
+        }
+        newline(indent, into: &output)
+        output.append(UInt8(ascii: "}"))
+    }
+
+    private static func writeArray<Element>(_ array: [Element], indent: Int, into output: inout [UInt8]) throws(Failure) {
+        guard !array.isEmpty else { output.append(contentsOf: "[]".utf8); return }
+        output.append(UInt8(ascii: "["))
+        for (index, element) in array.enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            newline(indent + 2, into: &output)
+            try write(element, indent: indent + 2, into: &output)
+        }
+        newline(indent, into: &output)
+        output.append(UInt8(ascii: "]"))
+    }
+
+    private static func orderedKeys(_ keys: some Collection<String>) -> [String] {
+        var rest = keys.filter { $0 != "resourceType" && $0 != "id" }
+        rest.sort()
+        var ordered: [String] = []
+        ordered.reserveCapacity(keys.count)
+        if keys.contains("resourceType") { ordered.append("resourceType") }
+        if keys.contains("id") { ordered.append("id") }
+        return ordered + rest
     }
 
     private static let hex = Array("0123456789abcdef".utf8)
@@ -60,19 +97,28 @@ enum FHIRJSONWriter {
     /// every other byte of the UTF-8 text as it is.
     private static func quote(_ text: String, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case UInt8(ascii: "\n"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case UInt8(ascii: "\r"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case UInt8(ascii: "\t"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0..<0x20:
-                output.append(contentsOf: "\\u00".utf8)
-                output.append(hex[Int(byte >> 4)])
-                output.append(hex[Int(byte & 0x0f)])
-            default: output.append(byte)
+        var text = text
+        text.withUTF8 { utf8 in
+            // Runs of bytes that need no escape are appended at once.
+            var runStart = 0
+            for index in utf8.indices {
+                let byte = utf8[index]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                runStart = index + 1
+                switch byte {
+                case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+                case UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+                case UInt8(ascii: "\n"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+                case UInt8(ascii: "\r"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+                case UInt8(ascii: "\t"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+                default:
+                    output.append(contentsOf: "\\u00".utf8)
+                    output.append(hex[Int(byte >> 4)])
+                    output.append(hex[Int(byte & 0x0f)])
+                }
             }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
         }
         output.append(UInt8(ascii: "\""))
     }

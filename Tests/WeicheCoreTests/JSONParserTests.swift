@@ -91,6 +91,15 @@ struct JSONParserTests {
         }
     }
 
+    @Test func writesUUIDsAsUUIDStringDoes() {
+        for _ in 0..<1_000 {
+            let id = UUID()
+            var output = JSONOutput()
+            output.uuid(id)
+            #expect(String(decoding: output.bytes, as: UTF8.self) == "\"\(id.uuidString)\"")
+        }
+    }
+
     @Test(arguments: [0, 7, -7, 10, 1_234_567_890, Int.max, Int.min])
     func writesIntegersAsTheyArePrinted(_ value: Int) {
         var output = JSONOutput()

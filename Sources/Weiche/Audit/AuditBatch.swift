@@ -59,7 +59,7 @@ public struct AuditBatch: Sendable {
             output.string(event.kind)
             if let message = event.message {
                 output.raw(",\"message\":")
-                output.string(message.uuidString)
+                output.uuid(message)
             }
             if let agency = event.agency {
                 output.raw(",\"agency\":")

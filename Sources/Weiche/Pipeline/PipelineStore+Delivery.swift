@@ -188,7 +188,7 @@ extension PipelineStore {
         for (index, row) in rows.enumerated() {
             if index > 0 { output.byte(",") }
             output.raw("{\"id\":")
-            output.string(row.id.uuidString)
+            output.uuid(row.id)
             output.raw(",\"attempt\":")
             output.integer(row.attempt)
             output.raw(",\"worker\":")

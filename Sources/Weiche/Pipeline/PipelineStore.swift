@@ -142,7 +142,7 @@ public struct PipelineStore: Sendable {
             for (index, row) in rows.enumerated() {
                 if index > 0 { output.byte(",") }
                 output.raw("{\"id\":")
-                output.string(row.id.uuidString)
+                output.uuid(row.id)
                 output.raw(",\"sender\":")
                 output.string(row.sender)
                 output.raw(",\"senderMessageId\":")
@@ -194,9 +194,9 @@ public struct PipelineStore: Sendable {
             for (index, row) in rows.enumerated() {
                 if index > 0 { output.byte(",") }
                 output.raw("{\"id\":")
-                output.string(row.id.uuidString)
+                output.uuid(row.id)
                 output.raw(",\"messageId\":")
-                output.string(row.messageId.uuidString)
+                output.uuid(row.messageId)
                 output.raw(",\"recipient\":")
                 output.string(row.recipient)
                 output.raw(",\"content\":")

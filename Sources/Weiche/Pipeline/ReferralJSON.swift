@@ -43,7 +43,7 @@ public enum ReferralJSON {
         output.raw("],")
         if includingID, let id = referral.id {
             output.key("id")
-            output.string(id.uuidString)
+            output.uuid(id)
             output.byte(",")
         }
         if let inReplyTo = referral.inReplyTo {

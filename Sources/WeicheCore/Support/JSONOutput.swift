@@ -1,3 +1,5 @@
+import struct Foundation.UUID
+
 /// JSON written straight into UTF-8 bytes, for the hot paths where `JSONEncoder` (which builds
 /// a tree of boxed values first) would cost more than the work itself. The caller writes the
 /// structure; this type writes strings, numbers and separators the way `JSONEncoder` does with
@@ -50,6 +52,21 @@ public struct JSONOutput: Sendable {
         if value < 0 { byte("-") }
         withUnsafeBytes(of: &digits) { bytes.append(contentsOf: $0[(20 - count)...]) }
     }
+
+    /// A UUID as a string, uppercase like `UUID.uuidString` (which formats through `sprintf`).
+    public mutating func uuid(_ id: UUID) {
+        byte("\"")
+        withUnsafeBytes(of: id.uuid) { raw in
+            for (index, value) in raw.enumerated() {
+                if index == 4 || index == 6 || index == 8 || index == 10 { byte("-") }
+                bytes.append(Self.upperHex[Int(value >> 4)])
+                bytes.append(Self.upperHex[Int(value & 0x0f)])
+            }
+        }
+        byte("\"")
+    }
+
+    private static let upperHex: [UInt8] = Array("0123456789ABCDEF".utf8)
 
     public mutating func boolean(_ value: Bool) {
         if value { raw("true") } else { raw("false") }
