@@ -63,6 +63,29 @@ struct AuditLogTests {
         }
     }
 
+    /// Migration 7 replaced `audit_append` with a set-based one: a log begun by the old
+    /// function and continued by the new verifies as one chain, and its entries and hashes are
+    /// exactly those the new function alone writes for the same events.
+    @Test func theSetBasedAppendContinuesTheEntryByEntryChainHashForHash() async throws {
+        let throughFour = Array(Migration.all.prefix { $0.version <= 4 })
+        let (mixed, mixedHead) = try await TestPostgres.withSchema { pool async throws in
+            _ = try await Migrator(migrations: throughFour).migrate(on: pool)
+            try await Self.appendEvents(300, batch: 70, to: pool, seed: 7)
+            _ = try await Migrator().migrate(on: pool)
+            try await Self.appendEvents(300, batch: 70, actor: "after", to: pool, seed: 8)
+            #expect(try await AuditLog(pool: pool).verify(pageSize: 100).failure == nil)
+            return (try await Self.allEntries(pool), try await AuditLog(pool: pool).head())
+        }
+        let (current, currentHead) = try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            try await Self.appendEvents(300, batch: 70, to: pool, seed: 7)
+            try await Self.appendEvents(300, batch: 70, actor: "after", to: pool, seed: 8)
+            return (try await Self.allEntries(pool), try await AuditLog(pool: pool).head())
+        }
+        #expect(mixed.count == 600)
+        #expect(mixed.map(\.hash) == current.map(\.hash))
+        #expect(mixedHead.hash == currentHead.hash)
+    }
+
     /// ≥ 1,000 random single tamperings of a 10,000-entry log (written by PostgreSQL), each
     /// detected at the sequence number where it was made; the untampered log reports OK.
     @Test func everyTamperingIsDetectedAtItsSequenceNumber() async throws {
