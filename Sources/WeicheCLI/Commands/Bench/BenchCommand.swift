@@ -103,6 +103,9 @@ struct BenchCommand: Command {
         }
         struct Latency: Encodable {
             var offeredPerSecond: Int
+            /// The rate at which submits actually committed: below the offered rate, the
+            /// submitter fell behind and the offered load was not sustained.
+            var committedPerSecond: Double
             var seconds: Int
             var referrals: Int
             var p50Milliseconds: Double
@@ -231,6 +234,9 @@ struct BenchCommand: Command {
             context.print(String(format: "\nlatency at %d/s for %d s (%d referrals), commit → delivered: p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms, max %.1f ms",
                                  latency.offeredPerSecond, latency.seconds, latency.referrals, latency.p50Milliseconds, latency.p99Milliseconds,
                                  latency.p999Milliseconds, latency.maxMilliseconds))
+            let sustained = latency.committedPerSecond >= 0.95 * Double(latency.offeredPerSecond)
+            context.print(String(format: "submits committed at %.0f/s", latency.committedPerSecond)
+                + (sustained ? "" : " — the offered rate was NOT sustained; the latency above is of a lower load"))
         }
         if let ratio = result.endToEndOverBatchedReference { context.print(String(format: "end to end ÷ batched reference: %.2f", ratio)) }
         if let ratio = result.historyOverEmpty { context.print(String(format: "end to end with %d in history ÷ empty: %.2f", result.historyRows, ratio)) }
@@ -304,7 +310,8 @@ struct BenchCommand: Command {
     }
 
     /// Offers `rate` referrals per second for `duration` seconds, each tick's arrivals in one
-    /// submit of at most `batch`; measures from each submit's commit to the referral's delivery.
+    /// submit of at most `batch`, up to `workers` submits at once; measures from each submit's
+    /// commit to the referral's delivery, and reports the rate the submits committed at.
     func latency(_ base: PostgresConfiguration, _ phases: BenchPhases) async throws -> Result.Latency {
         try await withDatabase(base) { database in
             let sink = BenchSink()
@@ -313,34 +320,49 @@ struct BenchCommand: Command {
             let total = rate * duration
             let submitted = SharedCounter()
             let rate = self.rate
-            async let offer: Void = {
+            let workers = self.workers
+            async let offer: Duration = {
                 let started = ContinuousClock.now
-                var sent = 0
-                while sent < total {
-                    // At most one batch per transaction, like the gateway's own ingest: when the
-                    // submitter falls behind, it catches up in bounded steps, not one huge submit.
-                    let due = min(total, Int((ContinuousClock.now - started).seconds * Double(rate)), sent + batch)
-                    if due > sent {
-                        let items = (sent..<due).map { BenchReferrals.item($0, run: "l") }
-                        let results = try await gateway.submit(items, from: AgencyID("massarbeit")!)
-                        commits.note(results.flatMap { $0.messages.map(\.messageID) })
-                        sent = due
-                        _ = submitted.take(items.count)
-                    } else {
-                        try await Task.sleep(for: .milliseconds(1))
+                // Up to `workers` submits in flight, as several agencies' channels would be: one
+                // sequential submitter could not sustain the offered rate once commits queue.
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    var sent = 0
+                    var inFlight = 0
+                    while sent < total {
+                        // At most one batch per transaction, like the gateway's own ingest: when
+                        // behind, the submitters catch up in bounded steps, not one huge submit.
+                        let due = min(total, Int((ContinuousClock.now - started).seconds * Double(rate)), sent + batch)
+                        if due > sent && inFlight < workers {
+                            let range = sent..<due
+                            group.addTask {
+                                let items = range.map { BenchReferrals.item($0, run: "l") }
+                                let results = try await gateway.submit(items, from: AgencyID("massarbeit")!)
+                                commits.note(results.flatMap { $0.messages.map(\.messageID) })
+                                _ = submitted.take(items.count)
+                            }
+                            inFlight += 1
+                            sent = due
+                        } else if inFlight >= workers {
+                            try await group.next()
+                            inFlight -= 1
+                        } else {
+                            try await Task.sleep(for: .milliseconds(1))
+                        }
                     }
+                    try await group.waitForAll()
                 }
+                return ContinuousClock.now - started
             }()
             async let deliver = phases.deliver(gateway, until: { submitted.value.load(ordering: .relaxed) >= total && sink.count >= total },
                                                idle: .microseconds(500))
-            _ = try await (offer, deliver)
+            let (offered, _) = try await (offer, deliver)
             let committed = commits.all
             let arrived = sink.arrivals.all
             var latencies = committed.compactMap { id, commit in arrived[id].map { ($0 - commit).seconds * 1000 } }.sorted()
             if latencies.isEmpty { latencies = [0] }
             func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
             return Result.Latency(
-                offeredPerSecond: rate, seconds: duration, referrals: latencies.count, p50Milliseconds: percentile(0.5),
+                offeredPerSecond: rate, committedPerSecond: Double(total) / max(offered.seconds, 0.000_001), seconds: duration, referrals: latencies.count, p50Milliseconds: percentile(0.5),
                 p99Milliseconds: percentile(0.99), p999Milliseconds: percentile(0.999), maxMilliseconds: latencies.last!)
         }
     }
