@@ -16,17 +16,28 @@ extension PostgresConnection {
     /// (`synchronous_commit = off` for this transaction only): a crash in the next moment may
     /// undo it, though never partly and never out of order with later commits. Only for
     /// changes whose loss is harmless because they will be redone.
+    ///
+    /// `settings` are server settings for this transaction alone (`SET LOCAL`), set together
+    /// with one statement.
     @discardableResult
     public func withTransaction<Result>(
         _ level: PostgresIsolationLevel = .readCommitted,
         waitingForFlush: Bool = true,
+        settings: [(name: String, value: String)] = [],
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await query(PostgresQuery(unsafeSQL: "BEGIN ISOLATION LEVEL " + level.rawValue))
-        if !waitingForFlush {
+        let local = (waitingForFlush ? [] : [(name: "synchronous_commit", value: "off")]) + settings
+        if !local.isEmpty {
+            var bindings = PostgresBindings()
+            for setting in local {
+                bindings.append(setting.name)
+                bindings.append(setting.value)
+            }
+            let calls = (0..<local.count).map { "set_config($\($0 * 2 + 1), $\($0 * 2 + 2), true)" }.joined(separator: ", ")
             do {
-                try await query("SET LOCAL synchronous_commit = off")
+                try await query(PostgresQuery(unsafeSQL: "SELECT " + calls, bindings: bindings))
             } catch {
                 if !isBroken { _ = try? await query("ROLLBACK") }
                 throw error

@@ -75,13 +75,14 @@ public final class PostgresConnectionPool: Sendable {
         retryingConflicts: Bool = false,
         maxAttempts: Int = 5,
         waitingForFlush: Bool = true,
+        settings: [(name: String, value: String)] = [],
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let attempts = retryingConflicts ? maxAttempts : 1
         return try await withTransactionRetry(maxAttempts: attempts) {
             try await withConnection { connection in
-                try await connection.withTransaction(level, waitingForFlush: waitingForFlush, body)
+                try await connection.withTransaction(level, waitingForFlush: waitingForFlush, settings: settings, body)
             }
         }
     }

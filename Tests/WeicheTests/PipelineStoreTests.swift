@@ -34,6 +34,36 @@ struct PipelineStoreTests {
             .map { try $0.decode(String.self, at: 0) }
     }
 
+    /// With statistics older than the backlog, PostgreSQL would read and sort every pending
+    /// row to claim the first hundred; the claim's settings keep it to an ordered scan of the
+    /// pending index that stops after `limit` rows.
+    @Test func theClaimScansThePendingIndexInOrderWhateverTheStatistics() async throws {
+        try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            try await pool.query("""
+                WITH m AS (
+                    INSERT INTO message (id, sender, sender_message_id, type, sent_at, received_at, legal_basis, purpose, content_sha256, referral)
+                    SELECT gen_random_uuid(), 'massarbeit', 'm-' || g, 'kinderbetreuung.anfrage', now(), now(), 'x', 'y', md5(g::text), '{}'
+                    FROM generate_series(1, 5000) g RETURNING id)
+                INSERT INTO delivery (id, message_id, recipient, state, due_at, content, created_at)
+                SELECT gen_random_uuid(), id, 'jugendamt', 'pending', now() - interval '1 minute', NULL, now() FROM m
+                """)
+            let plan = try await pool.withTransaction(settings: PipelineStore.claimSettings) { connection async throws in
+                var bindings = PostgresBindings()
+                bindings.append(Date())
+                bindings.append(Optional<PostgresArray<UUID>>.none)
+                bindings.append(100)
+                bindings.append("worker")
+                bindings.append(Date().addingTimeInterval(300))
+                return try await connection.query(PostgresQuery(unsafeSQL: "EXPLAIN " + PipelineStore.claimSQL, bindings: bindings))
+                    .map { try $0.decode(String.self, at: 0) }.joined(separator: "\n")
+            }
+            #expect(plan.contains("Index Scan using delivery_pending_due_idx"), "\(plan)")
+            #expect(!plan.contains("Bitmap"), "\(plan)")
+            let store = PipelineStore(pool: pool, clock: ManualClock(start: Date()))
+            #expect(try await store.claimDue(limit: 100, worker: "w", lease: .seconds(60)).count == 100)
+        }
+    }
+
     @Test func ingestStoresRoutesRefusesAndRecordsMinimisation() async throws {
         try await TestPostgres.withSchema(migrated: true) { pool async throws in
             let store = PipelineStore(pool: pool, clock: ManualClock())

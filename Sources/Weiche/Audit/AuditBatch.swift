@@ -88,10 +88,11 @@ extension PostgresConnectionPool {
     /// so the state change and its record commit together or not at all.
     public func withAuditedTransaction<Result>(
         waitingForFlush: Bool = true,
+        settings: [(name: String, value: String)] = [],
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection, inout AuditBatch) async throws -> Result
     ) async throws -> Result {
-        try await withTransaction(waitingForFlush: waitingForFlush) { connection in
+        try await withTransaction(waitingForFlush: waitingForFlush, settings: settings) { connection in
             var batch = AuditBatch()
             let result = try await body(connection, &batch)
             try await batch.append(on: connection)

@@ -28,10 +28,15 @@ extension PipelineStore {
     /// the delivery is simply still pending and claimed again — what happens anyway when a
     /// worker stops between its attempt and recording the outcome. Any later commit (the
     /// attempt's outcome among them) flushes the claim first.
+    ///
+    /// The claim also runs without bitmap scans (``claimSettings``): with statistics older than
+    /// the backlog (a new table; autovacuum analyzes at most once a minute), PostgreSQL reads
+    /// every pending row and sorts them to take the first `limit`; the ordered scan of the
+    /// pending index stops after `limit` rows whatever the statistics say.
     public func claimDue(limit: Int, worker: String, lease: Duration, only ids: [UUID]? = nil) async throws -> [Claim] {
         let now = clock.now()
         let expires = now.addingTimeInterval(lease.seconds)
-        return try await pool.withAuditedTransaction(waitingForFlush: false) { connection, audit in
+        return try await pool.withAuditedTransaction(waitingForFlush: false, settings: Self.claimSettings) { connection, audit in
             var bindings = PostgresBindings()
             bindings.append(now)
             bindings.append(ids.map(PostgresArray.init))
@@ -56,6 +61,9 @@ extension PipelineStore {
             return claims
         }
     }
+
+    /// Settings of the claim's transaction, besides not waiting for the flush.
+    public static let claimSettings: [(name: String, value: String)] = [("enable_bitmapscan", "off")]
 
     /// The claim statement: `$1` now, `$2` only these ids (or NULL), `$3` the batch size, `$4` the
     /// worker, `$5` when its lease expires. The benchmark's pgbench reference runs this text.

@@ -38,8 +38,9 @@ enum BenchReference {
             ingestAudit,
             "COMMIT;",
             "BEGIN;",
-            // The claim's commit does not wait for the disk, as the gateway's (PipelineStore.claimDue).
-            "SET LOCAL synchronous_commit = off;",
+            // The claim's transaction has the gateway's settings (PipelineStore.claimDue).
+            "SELECT " + ([(name: "synchronous_commit", value: "off")] + PipelineStore.claimSettings)
+                .map { "set_config('\($0.name)', '\($0.value)', true)" }.joined(separator: ", ") + ";",
             oneLine(completions),
             "COMMIT;",
             "BEGIN;",
