@@ -1,3 +1,5 @@
+import WeicheCore
+
 /// Writes JSON the way FHIR readers expect it: `resourceType` first, then `id`, then the other
 /// members in name order, indented by two spaces. Deterministic, so the same referral always
 /// gives the same bytes. Writes UTF-8 bytes directly (building a `String` scalar by scalar
@@ -91,35 +93,8 @@ enum FHIRJSONWriter {
         return ordered + rest
     }
 
-    private static let hex = Array("0123456789abcdef".utf8)
-
-    /// A JSON string: `"` and `\` escaped, control characters as `\n`, `\r`, `\t` or `\u00XX`;
-    /// every other byte of the UTF-8 text as it is.
+    /// A JSON string as WeicheCore's `JSONOutput` writes it (`"`, `\` and control characters escaped).
     private static func quote(_ text: String, into output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\""))
-        var text = text
-        text.withUTF8 { utf8 in
-            // Runs of bytes that need no escape are appended at once.
-            var runStart = 0
-            for index in utf8.indices {
-                let byte = utf8[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                runStart = index + 1
-                switch byte {
-                case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-                case UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-                case UInt8(ascii: "\n"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-                case UInt8(ascii: "\r"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-                case UInt8(ascii: "\t"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-                default:
-                    output.append(contentsOf: "\\u00".utf8)
-                    output.append(hex[Int(byte >> 4)])
-                    output.append(hex[Int(byte & 0x0f)])
-                }
-            }
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
-        }
-        output.append(UInt8(ascii: "\""))
+        JSONOutput.appendString(text, to: &output)
     }
 }

@@ -47,10 +47,7 @@ public struct AuditBatch: Sendable {
 
     /// The events as `audit_append` reads them: an array of objects, written directly.
     var json: [UInt8] {
-        var output = JSONOutput(capacity: events.count * 256)
-        output.byte("[")
-        for (index, event) in events.enumerated() {
-            if index > 0 { output.byte(",") }
+        JSONOutput.array(events, bytesEach: 256) { event, output in
             output.raw("{\"at\":")
             output.string(PostgresJSONCoding.format(event.at))
             output.raw(",\"actor\":")
@@ -78,8 +75,6 @@ public struct AuditBatch: Sendable {
             }
             output.raw("}}")
         }
-        output.byte("]")
-        return output.bytes
     }
 }
 

@@ -191,10 +191,7 @@ extension PipelineStore {
     }
 
     static func bindings(_ rows: [CompletionRow]) -> PostgresBindings {
-        var output = JSONOutput(capacity: rows.count * 256)
-        output.byte("[")
-        for (index, row) in rows.enumerated() {
-            if index > 0 { output.byte(",") }
+        let json = JSONOutput.array(rows, bytesEach: 256) { row, output in
             output.raw("{\"id\":")
             output.uuid(row.id)
             output.raw(",\"attempt\":")
@@ -215,10 +212,7 @@ extension PipelineStore {
             output.optionalString(row.dueAt.map(PostgresJSONCoding.format))
             output.byte("}")
         }
-        output.byte("]")
-        var bindings = PostgresBindings()
-        bindings.append(PostgresRawJSON(output.bytes))
-        return bindings
+        return PostgresBindings(json: json)
     }
 
     /// The statements of a completion batch; `$1` is a JSON array of ``CompletionRow``. The

@@ -137,10 +137,7 @@ public struct PipelineStore: Sendable {
         var subject: String?
 
         static func bindings(_ rows: [MessageRow]) -> PostgresBindings {
-            var output = JSONOutput(capacity: rows.count * 2560)
-            output.byte("[")
-            for (index, row) in rows.enumerated() {
-                if index > 0 { output.byte(",") }
+            let json = JSONOutput.array(rows, bytesEach: 2560) { row, output in
                 output.raw("{\"id\":")
                 output.uuid(row.id)
                 output.raw(",\"sender\":")
@@ -169,10 +166,7 @@ public struct PipelineStore: Sendable {
                 output.raw(row.referral)
                 output.byte("}")
             }
-            output.byte("]")
-            var bindings = PostgresBindings()
-            bindings.append(PostgresRawJSON(output.bytes))
-            return bindings
+            return PostgresBindings(json: json)
         }
     }
 
@@ -189,10 +183,7 @@ public struct PipelineStore: Sendable {
         var content: [UInt8]
 
         static func bindings(_ rows: [DeliveryRow]) -> PostgresBindings {
-            var output = JSONOutput(capacity: rows.count * 2304)
-            output.byte("[")
-            for (index, row) in rows.enumerated() {
-                if index > 0 { output.byte(",") }
+            let json = JSONOutput.array(rows, bytesEach: 2304) { row, output in
                 output.raw("{\"id\":")
                 output.uuid(row.id)
                 output.raw(",\"messageId\":")
@@ -203,10 +194,7 @@ public struct PipelineStore: Sendable {
                 output.raw(row.content)
                 output.byte("}")
             }
-            output.byte("]")
-            var bindings = PostgresBindings()
-            bindings.append(PostgresRawJSON(output.bytes))
-            return bindings
+            return PostgresBindings(json: json)
         }
     }
 
@@ -239,4 +227,12 @@ public struct PipelineStore: Sendable {
         SELECT d.id, d."messageId", d.recipient, 'pending', $2, d.content, $2
         FROM jsonb_to_recordset($1::jsonb) AS d(id uuid, "messageId" uuid, recipient text, content jsonb)
         """
+}
+
+extension PostgresBindings {
+    /// One `jsonb` parameter holding JSON written by hand (``JSONOutput``).
+    init(json: [UInt8]) {
+        self.init()
+        append(PostgresRawJSON(json))
+    }
 }

@@ -11,6 +11,19 @@ public struct JSONOutput: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
+    /// A JSON array of `elements`, each written by `write`: the brackets and commas around
+    /// hand-written rows. `bytesEach` sizes the buffer.
+    public static func array<Element>(_ elements: [Element], bytesEach: Int, _ write: (Element, inout JSONOutput) -> Void) -> [UInt8] {
+        var output = JSONOutput(capacity: elements.count * bytesEach + 2)
+        output.byte("[")
+        for (index, element) in elements.enumerated() {
+            if index > 0 { output.byte(",") }
+            write(element, &output)
+        }
+        output.byte("]")
+        return output.bytes
+    }
+
     public mutating func raw(_ text: StaticString) {
         bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
@@ -77,31 +90,41 @@ public struct JSONOutput: Sendable {
     /// A JSON string: `"` and `\` escaped, control characters as `\b`, `\f`, `\n`, `\r`, `\t`
     /// or `\u00XX`; every other byte of the UTF-8 text as it is.
     public mutating func string(_ text: String) {
-        byte("\"")
+        Self.appendString(text, to: &bytes)
+    }
+
+    /// ``string(_:)`` for writers that keep their own byte buffer.
+    public static func appendString(_ text: String, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { utf8 in
+            // Runs of bytes that need no escape are appended at once.
             var runStart = 0
             for index in utf8.indices {
                 let byte = utf8[index]
                 guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
                 runStart = index + 1
-                switch byte {
-                case UInt8(ascii: "\""): raw("\\\"")
-                case UInt8(ascii: "\\"): raw("\\\\")
-                case 0x08: raw("\\b")
-                case 0x0C: raw("\\f")
-                case UInt8(ascii: "\n"): raw("\\n")
-                case UInt8(ascii: "\r"): raw("\\r")
-                case UInt8(ascii: "\t"): raw("\\t")
-                default:
-                    raw("\\u00")
-                    bytes.append(Self.hex[Int(byte >> 4)])
-                    bytes.append(Self.hex[Int(byte & 0x0f)])
+                let escape: StaticString? = switch byte {
+                case UInt8(ascii: "\""): "\\\""
+                case UInt8(ascii: "\\"): "\\\\"
+                case 0x08: "\\b"
+                case 0x0C: "\\f"
+                case UInt8(ascii: "\n"): "\\n"
+                case UInt8(ascii: "\r"): "\\r"
+                case UInt8(ascii: "\t"): "\\t"
+                default: nil
+                }
+                if let escape {
+                    bytes.append(contentsOf: UnsafeBufferPointer(start: escape.utf8Start, count: escape.utf8CodeUnitCount))
+                } else {
+                    bytes.append(contentsOf: "\\u00".utf8)
+                    bytes.append(hex[Int(byte >> 4)])
+                    bytes.append(hex[Int(byte & 0x0f)])
                 }
             }
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
         }
-        byte("\"")
+        bytes.append(UInt8(ascii: "\""))
     }
 }
