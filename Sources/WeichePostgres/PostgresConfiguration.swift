@@ -18,6 +18,12 @@ public struct PostgresConfiguration: Sendable {
     public var applicationName: String
     /// Schemas to put on the session's `search_path`, first one first. `nil` keeps the server's.
     public var searchPath: [String]?
+    /// How many statements a session keeps prepared (the oldest is deallocated first); 0
+    /// prepares none. Statements with parameters are prepared on their first run, so the server
+    /// parses and plans them once per session instead of at every run. A pooler between
+    /// Weiche and the server must keep sessions (PgBouncer: `pool_mode = session`, or
+    /// `max_prepared_statements` from version 1.21), or this must be 0.
+    public var preparedStatementLimit: Int
 
     /// Parses and checks `connectionString`.
     /// - Throws: ``PostgresError`` with code `invalidConfiguration` when libpq cannot parse it.
@@ -26,13 +32,15 @@ public struct PostgresConfiguration: Sendable {
         connectionString: String,
         connectTimeout: Duration = .seconds(5),
         applicationName: String = "weiche",
-        searchPath: [String]? = nil
+        searchPath: [String]? = nil,
+        preparedStatementLimit: Int = 64
     ) throws(PostgresError) {
         _ = try Self.parse(connectionString)
         self.connectionString = connectionString
         self.connectTimeout = connectTimeout
         self.applicationName = applicationName
         self.searchPath = searchPath
+        self.preparedStatementLimit = preparedStatementLimit
     }
 
     /// Host, port, database, user and `sslmode`, without the password: safe for logs and errors.

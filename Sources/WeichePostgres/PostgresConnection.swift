@@ -28,12 +28,16 @@ public actor PostgresConnection {
     /// Where the connection goes, without the password.
     public nonisolated let redactedTarget: String
 
-    private init(executor: PostgresThreadExecutor, handle: OpaquePointer, target: String) {
+    /// The statements this session has prepared, and which to deallocate first when full.
+    private var prepared: PreparedStatements
+
+    private init(executor: PostgresThreadExecutor, handle: OpaquePointer, target: String, preparedStatementLimit: Int) {
         self.executor = executor
         self.handle = handle
         self.serverVersion = Int(PQserverVersion(handle))
         self.backendPID = PQbackendPID(handle)
         self.redactedTarget = target
+        self.prepared = PreparedStatements(limit: preparedStatementLimit)
     }
 
     // Runs on the connection's own thread, like every other libpq call.
@@ -80,10 +84,12 @@ public actor PostgresConnection {
             executor.shutdown()
             throw error
         }
-        let connection = PostgresConnection(executor: executor, handle: handle.pointer, target: target)
+        let connection = PostgresConnection(
+            executor: executor, handle: handle.pointer, target: target, preparedStatementLimit: configuration.preparedStatementLimit)
         if let searchPath = configuration.searchPath {
             let path = searchPath.map(PostgresQuery.quoteIdentifier).joined(separator: ", ")
-            try await connection.query("SELECT set_config('search_path', \(path), false)")
+            // Quoted identifiers, run once: not a statement to keep prepared.
+            try await connection.execute(unsafeSQL: "SET search_path TO " + (path.isEmpty ? "''" : path))
         }
         return connection
     }
@@ -118,11 +124,22 @@ public actor PostgresConnection {
 
     /// Runs one statement and returns its rows. Values travel as binary parameters; results
     /// come back in binary format.
+    ///
+    /// A statement with parameters is prepared on its first run in this session and executed
+    /// by name afterwards (up to the configuration's ``PostgresConfiguration/preparedStatementLimit``
+    /// texts per session, the oldest deallocated first): the server parses it once, and plans
+    /// it once it has seen that a generic plan serves as well as one made for each run's
+    /// values. Planning was the largest single cost of a claim (Docs/Performance.md).
     @discardableResult
     public func query(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) throws(PostgresError) -> PostgresRows {
         let connection = try openHandle(file: file, line: line)
         let bindings = query.bindings
         if let encodingError = bindings.encodingError { throw encodingError }
+        // Only statements whose parameter types are all known: one with a NULL left for the
+        // server to type would keep the type inferred the first time, whatever the table became.
+        let preparable = bindings.count > 0 && !bindings.types.contains(0)
+        let key = PreparedStatements.Key(sql: query.sql, types: bindings.types)
+        let name = preparable ? try preparedName(for: key, connection: connection, file: file, line: line) : nil
         let count = Int32(bindings.count)
         let lengths = bindings.slices.map { $0?.count ?? 0 }
         let formats = [Int32](repeating: 1, count: bindings.count)
@@ -131,9 +148,36 @@ public actor PostgresConnection {
             let values: [UnsafePointer<CChar>?] = bindings.slices.map { slice in
                 slice.map { (base + $0.start).assumingMemoryBound(to: CChar.self) }
             }
+            if let name {
+                return PQexecPrepared(connection, name, count, values, lengths, formats, 1)
+            }
             return PQexecParams(connection, query.sql, count, bindings.types, values, lengths, formats, 1)
         }
-        return try check(result, connection: connection, file: file, line: line)
+        do {
+            return try check(result, connection: connection, file: file, line: line)
+        } catch where name != nil && PreparedStatements.invalidatingStates.contains(error.sqlState ?? "") {
+            // Prepared before a change of the tables' shape (or dropped by someone else): prepare
+            // it anew next time. The caller sees this one failure, as after any passing error.
+            prepared.forget(key)
+            throw error
+        }
+    }
+
+    /// The name under which `sql` with parameters of `types` is prepared in this session,
+    /// preparing it first if it is not; `nil` if statements are not to be prepared.
+    private func preparedName(
+        for key: PreparedStatements.Key, connection: OpaquePointer, file: String, line: Int
+    ) throws(PostgresError) -> String? {
+        if let name = prepared.name(for: key) { return name }
+        guard prepared.limit > 0 else { return nil }
+        while let evicted = prepared.evictionCandidate {
+            _ = try check(PQexec(connection, "DEALLOCATE " + evicted), connection: connection, file: file, line: line)
+            prepared.deallocated(evicted)
+        }
+        let name = prepared.nextName()
+        _ = try check(PQprepare(connection, name, key.sql, Int32(key.types.count), key.types), connection: connection, file: file, line: line)
+        prepared.insert(key, name: name)
+        return name
     }
 
     /// Runs SQL text that may hold several statements and no parameters (a migration script).
@@ -270,6 +314,59 @@ public actor PostgresConnection {
         error.tableName = field(UInt8(ascii: "t"))
         error.columnName = field(UInt8(ascii: "c"))
         return error
+    }
+}
+
+/// The statements one session has prepared: by SQL text and parameter types, in the order
+/// they were prepared (the oldest is deallocated first when the limit is reached).
+struct PreparedStatements {
+    struct Key: Hashable {
+        var sql: String
+        var types: [UInt32]
+    }
+
+    /// SQLSTATEs after which a prepared statement is not to be used again: its result type
+    /// changed (`0A000`, "cached plan must not change result type"), or it no longer exists
+    /// (`26000`).
+    static let invalidatingStates: Set<String> = ["0A000", "26000"]
+
+    let limit: Int
+    private var names: [Key: String] = [:]
+    /// Names still prepared on the server, oldest first; forgotten ones stay until deallocated.
+    private var order: [String] = []
+    private var keys: [String: Key] = [:]
+    private var counter = 0
+
+    init(limit: Int) {
+        self.limit = max(0, limit)
+    }
+
+    func name(for key: Key) -> String? { names[key] }
+
+    /// A statement to deallocate before another can be prepared, if the limit is reached.
+    var evictionCandidate: String? {
+        order.count >= limit ? order.first : nil
+    }
+
+    mutating func nextName() -> String {
+        counter += 1
+        return "weiche_\(counter)"
+    }
+
+    mutating func insert(_ key: Key, name: String) {
+        names[key] = name
+        keys[name] = key
+        order.append(name)
+    }
+
+    /// Not to be executed again; still counted until deallocated.
+    mutating func forget(_ key: Key) {
+        if let name = names.removeValue(forKey: key) { keys[name] = nil }
+    }
+
+    mutating func deallocated(_ name: String) {
+        order.removeAll { $0 == name }
+        if let key = keys.removeValue(forKey: name) { names[key] = nil }
     }
 }
 

@@ -114,5 +114,12 @@ public struct PostgresBindings: Sendable {
             types.append(0)  // let the server infer the type of a NULL
         }
     }
+
+    /// Appends a NULL of `type`. Unlike an untyped NULL, it lets the statement be prepared
+    /// (see ``PostgresConnection/query(_:file:line:)``).
+    public mutating func appendNull(_ type: PostgresDataType) {
+        slices.append(nil)
+        types.append(type.rawValue)
+    }
 }
 

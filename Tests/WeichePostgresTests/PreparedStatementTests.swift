@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+import WeichePostgres
+import WeicheTesting
+
+/// Statements with parameters are prepared once per session and then executed by name.
+@Suite("Prepared statements")
+struct PreparedStatementTests {
+    /// The statements the session has prepared, as the server lists them.
+    func preparedOnServer(_ connection: PostgresConnection) async throws -> [String] {
+        try await connection.query("SELECT statement FROM pg_prepared_statements ORDER BY prepare_time, name")
+            .map { try $0.decode(String.self, at: 0) }
+    }
+
+    /// A connection of its own, on a schema of the test's, with `limit` prepared statements.
+    func withConnection(limit: Int = 64, _ body: (PostgresConnection) async throws -> Void) async throws {
+        try await TestPostgres.withSchema { pool async throws in
+            let schema = try await pool.query("SELECT current_schema()").single().decode(String.self, at: 0)
+            var configuration = try await TestPostgres.configuration()
+            configuration.searchPath = [schema]
+            configuration.preparedStatementLimit = limit
+            let connection = try await PostgresConnection.connect(configuration)
+            do {
+                try await body(connection)
+            } catch {
+                await connection.close()
+                throw error
+            }
+            await connection.close()
+        }
+    }
+
+    @Test func aStatementRunManyTimesIsPreparedOnce() async throws {
+        try await withConnection { connection async throws in
+            try await connection.query("CREATE TABLE t (id int PRIMARY KEY, name text)")
+            for id in 1...10 {
+                try await connection.query("INSERT INTO t VALUES (\(id), \("name \(id)"))")
+            }
+            let prepared = try await preparedOnServer(connection)
+            #expect(prepared == ["INSERT INTO t VALUES ($1, $2)"])
+            let names = try await connection.query("SELECT name FROM t WHERE id > \(8) ORDER BY id").map { try $0.decode(String.self, at: 0) }
+            #expect(names == ["name 9", "name 10"])
+        }
+    }
+
+    /// Statements without parameters (BEGIN, COMMIT, DDL) and statements with a NULL whose type
+    /// the server would infer are sent as they are.
+    @Test func statementsWithoutParametersOrWithUntypedNullsAreNotPrepared() async throws {
+        try await withConnection { connection async throws in
+            try await connection.query("CREATE TABLE t (x bigint)")
+            try await connection.query("INSERT INTO t VALUES (\(Int?.none))")
+            #expect(try await preparedOnServer(connection).isEmpty)
+            // The same text with a boolean column: an inferred bigint would no longer fit.
+            try await connection.query("DROP TABLE t")
+            try await connection.query("CREATE TABLE t (x boolean)")
+            try await connection.query("INSERT INTO t VALUES (\(Bool?.none))")
+            var bindings = PostgresBindings()
+            bindings.appendNull(.bool)
+            try await connection.query(PostgresQuery(unsafeSQL: "INSERT INTO t VALUES ($1)", bindings: bindings))
+            #expect(try await preparedOnServer(connection) == ["INSERT INTO t VALUES ($1)"])
+            #expect(try await connection.query("SELECT count(*)::bigint FROM t WHERE x IS NULL").single().decode(Int.self, at: 0) == 2)
+        }
+    }
+
+    @Test func theOldestStatementIsDeallocatedAtTheLimit() async throws {
+        try await withConnection(limit: 2) { connection async throws in
+            for number in 1...3 {
+                try await connection.query(PostgresQuery(unsafeSQL: "SELECT $1::int + \(number)", bindings: { var b = PostgresBindings(); b.append(number); return b }()))
+            }
+            // The listing itself has no parameters, so it takes no place.
+            #expect(try await preparedOnServer(connection) == ["SELECT $1::int + 2", "SELECT $1::int + 3"])
+            // The deallocated one is prepared again when it comes back.
+            let again = try await connection.query(PostgresQuery(unsafeSQL: "SELECT $1::int + 1", bindings: { var b = PostgresBindings(); b.append(41); return b }()))
+            #expect(try again.single().decode(Int.self, at: 0) == 42)
+            #expect(try await preparedOnServer(connection) == ["SELECT $1::int + 3", "SELECT $1::int + 1"])
+        }
+    }
+
+    @Test func aLimitOfZeroPreparesNothing() async throws {
+        try await withConnection(limit: 0) { connection async throws in
+            for number in 1...3 {
+                #expect(try await connection.query("SELECT \(number)::int").single().decode(Int.self, at: 0) == number)
+            }
+            #expect(try await preparedOnServer(connection).isEmpty)
+        }
+    }
+
+    /// A table whose shape changed under a prepared statement (a migration while a gateway
+    /// runs): the next run fails once, as PostgreSQL reports it, and the one after prepares
+    /// the statement anew and succeeds.
+    @Test func aStatementWhoseResultChangedIsPreparedAnewAfterOneFailure() async throws {
+        try await withConnection { connection async throws in
+            try await connection.query("CREATE TABLE t (id int, a text)")
+            try await connection.query("INSERT INTO t VALUES (1, 'one')")
+            let select: PostgresQuery = "SELECT * FROM t WHERE id = \(1)"
+            #expect(try await connection.query(select).columns.count == 2)
+            try await connection.query("ALTER TABLE t ADD COLUMN b text")
+            await #expect(throws: PostgresError.self) { try await connection.query(select) }
+            #expect(try await connection.query(select).columns.count == 3)
+        }
+    }
+}
