@@ -47,7 +47,7 @@ struct PipelineStoreTests {
                 INSERT INTO delivery (id, message_id, recipient, state, due_at, content, created_at)
                 SELECT gen_random_uuid(), id, 'jugendamt', 'pending', now() - interval '1 minute', NULL, now() FROM m
                 """)
-            let plan = try await pool.withTransaction(settings: PipelineStore.claimSettings) { connection async throws in
+            let plan = try await pool.withTransaction(settings: PipelineStore.queueSettings) { connection async throws in
                 var bindings = PostgresBindings()
                 bindings.append(Date())
                 bindings.append(Optional<PostgresArray<UUID>>.none)
@@ -61,6 +61,60 @@ struct PipelineStoreTests {
             #expect(!plan.contains("Bitmap"), "\(plan)")
             let store = PipelineStore(pool: pool, clock: ManualClock(start: Date()))
             #expect(try await store.claimDue(limit: 100, worker: "w", lease: .seconds(60)).count == 100)
+        }
+    }
+
+    /// The hot statements run prepared: a session plans them once, often while the tables are
+    /// still empty, and keeps that plan. Made on empty tables, the plans must still find rows
+    /// by index once the tables are full: no claim, completion or audit append may read a
+    /// whole table (they did: a sequential scan for expired leases, a hash over every leased
+    /// delivery, a hash over every message).
+    @Test func plansMadeOnEmptyTablesStillUseIndexesOnceTheTablesFill() async throws {
+        try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            try await pool.withConnection { connection async throws in
+                try await connection.query("SET plan_cache_mode = force_generic_plan")
+                try await connection.query(PostgresQuery(unsafeSQL: """
+                    PREPARE claim (timestamptz, uuid[], integer, text, timestamptz) AS \(PipelineStore.claimSQL);
+                    """))
+                try await connection.query(PostgresQuery(unsafeSQL: "PREPARE complete (jsonb) AS " + PipelineStore.completeDeliveriesSQL))
+                let append = "SELECT audit_append(jsonb_build_array(jsonb_build_object('at', now(), 'actor', 't', 'kind', 'received', 'message', $1::uuid)))"
+                // Planned now, on empty tables (and, for the claim, under its own settings).
+                try await connection.withTransaction(settings: PipelineStore.queueSettings) { connection async throws in
+                    try await connection.query("EXECUTE claim (now(), NULL, 100, 'w', now() + interval '5 minutes')")
+                    try await connection.query("EXECUTE complete ('[]')")
+                }
+                try await connection.query(PostgresQuery(unsafeSQL: append, bindings: { var b = PostgresBindings(); b.append(UUID()); return b }()))
+
+                try await connection.query("""
+                    WITH m AS (
+                        INSERT INTO message (id, sender, sender_message_id, type, sent_at, received_at, legal_basis, purpose, content_sha256, referral)
+                        SELECT gen_random_uuid(), 'massarbeit', 'm-' || g, 'kinderbetreuung.anfrage', now(), now(), 'x', 'y', md5(g::text), '{}'
+                        FROM generate_series(1, 5000) g RETURNING id)
+                    INSERT INTO delivery (id, message_id, recipient, state, attempts, lease_owner, lease_expires_at, due_at, content, created_at)
+                    SELECT gen_random_uuid(), id, 'jugendamt', 'delivering', 1, 'w', now() + interval '1 minute', now(), NULL, now() FROM m
+                    """)
+                let ids = try await connection.query("SELECT id FROM delivery LIMIT 2").map { try $0.decode(UUID.self, at: 0) }
+                let message = try await connection.query("SELECT message_id FROM delivery LIMIT 1").single().decode(UUID.self, at: 0)
+                let (before, after) = try await connection.withTransaction(settings: PipelineStore.queueSettings) { connection async throws in
+                    // The session's counts, before and after; a transaction does not send them to
+                    // the statistics collector midway.
+                    func rowsReadByScans() async throws -> [String: Int] {
+                        Dictionary(try await connection.query("""
+                            SELECT relname, seq_tup_read FROM pg_stat_xact_user_tables
+                            WHERE schemaname = current_schema() AND relname IN ('message', 'delivery')
+                            """).map { try $0.decode((String, Int).self) }, uniquingKeysWith: +)
+                    }
+                    let before = try await rowsReadByScans()
+                    try await connection.query("EXECUTE claim (now(), NULL, 100, 'w', now() + interval '5 minutes')")
+                    let rows = ids.map { #"{"id": "\#($0.uuidString)", "attempt": 1, "worker": "w", "state": "delivered"}"# }
+                    try await connection.query(PostgresQuery(unsafeSQL: "EXECUTE complete ('[\(rows.joined(separator: ", "))]')"))
+                    try await connection.query(PostgresQuery(unsafeSQL: append, bindings: { var b = PostgresBindings(); b.append(message); return b }()))
+                    return (before, try await rowsReadByScans())
+                }
+                #expect(after["delivery"] == before["delivery"] && after["message"] == before["message"], "rows read by scans: \(before) → \(after)")
+                let delivered = try await connection.query("SELECT count(*)::bigint FROM delivery WHERE state = 'delivered'").single()
+                #expect(try delivered.decode(Int.self, at: 0) == 2)
+            }
         }
     }
 

@@ -33,5 +33,6 @@ extension Migration {
         .v6QueueVacuum,
         .v7SetBasedAudit,
         .v8PayloadCompression,
+        .v9StatisticsIndependentPlans,
     ]
 }

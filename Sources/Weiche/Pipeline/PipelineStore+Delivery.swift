@@ -29,17 +29,20 @@ extension PipelineStore {
     /// worker stops between its attempt and recording the outcome. Any later commit (the
     /// attempt's outcome among them) flushes the claim first.
     ///
-    /// The claim also runs without bitmap scans (``claimSettings``): with statistics older than
-    /// the backlog (a new table; autovacuum analyzes at most once a minute), PostgreSQL reads
-    /// every pending row and sorts them to take the first `limit`; the ordered scan of the
-    /// pending index stops after `limit` rows whatever the statistics say.
+    /// The claim also runs without bitmap and sequential scans (``queueSettings``), so it walks
+    /// its indexes whatever the statistics say. With statistics older than the backlog (a new
+    /// table; autovacuum analyzes at most once a minute), PostgreSQL read every pending row and
+    /// sorted them to take the first `limit`, where the ordered scan of the pending index stops
+    /// after `limit` rows. And the claim is a prepared statement: a plan made while the table
+    /// was nearly empty (a sequential scan for expired leases) served every later claim of the
+    /// session, reading the whole table each time.
     public func claimDue(limit: Int, worker: String, lease: Duration, only ids: [UUID]? = nil) async throws -> [Claim] {
         let now = clock.now()
         let expires = now.addingTimeInterval(lease.seconds)
-        return try await pool.withAuditedTransaction(waitingForFlush: false, settings: Self.claimSettings) { connection, audit in
+        return try await pool.withAuditedTransaction(waitingForFlush: false, settings: Self.queueSettings) { connection, audit in
             var bindings = PostgresBindings()
             bindings.append(now)
-            bindings.append(ids.map(PostgresArray.init))
+            if let ids { bindings.append(PostgresArray(ids)) } else { bindings.appendNull(.uuidArray) }
             bindings.append(limit)
             bindings.append(worker)
             bindings.append(expires)
@@ -62,8 +65,10 @@ extension PipelineStore {
         }
     }
 
-    /// Settings of the claim's transaction, besides not waiting for the flush.
-    public static let claimSettings: [(name: String, value: String)] = [("enable_bitmapscan", "off")]
+    /// Settings of the claim's and the completion's transactions (besides the claim's not
+    /// waiting for the flush): they walk their indexes, whatever the statistics and however
+    /// empty the tables were when the session planned them.
+    public static let queueSettings: [(name: String, value: String)] = [("enable_bitmapscan", "off"), ("enable_seqscan", "off")]
 
     /// The claim statement: `$1` now, `$2` only these ids (or NULL), `$3` the batch size, `$4` the
     /// worker, `$5` when its lease expires. The benchmark's pgbench reference runs this text.
@@ -130,7 +135,7 @@ extension PipelineStore {
             completions.append(completion)
             rows.append(CompletionRow(claim: claim, outcome: outcome, completion: completion, now: now))
         }
-        let finished = try await pool.withAuditedTransaction { connection, audit in
+        let finished = try await pool.withAuditedTransaction(settings: Self.queueSettings) { connection, audit in
             try await connection.query(PostgresQuery(unsafeSQL: Self.insertAttemptsSQL, bindings: Self.bindings(rows)))
             let updated = try await connection.query(PostgresQuery(unsafeSQL: Self.completeDeliveriesSQL, bindings: Self.bindings(rows)))
                 .map { try $0.decode(UUID.self, at: 0) }
@@ -217,6 +222,10 @@ extension PipelineStore {
 
     /// The statements of a completion batch; `$1` is a JSON array of ``CompletionRow``. The
     /// benchmark's pgbench reference runs these same texts (see `weiche bench`).
+    ///
+    /// The update names its rows by primary key (`d.id = ANY (…)`) besides joining them, and
+    /// runs with ``queueSettings``: as a prepared statement planned on a nearly empty table,
+    /// the join alone became a scan of the whole table into a hash, for every batch.
     static let completionRecordset = """
         jsonb_to_recordset($1::jsonb) AS r(id uuid, attempt integer, worker text, "startedAt" timestamptz, "finishedAt" timestamptz,
                                            outcome text, error text, state text, "dueAt" timestamptz)
@@ -231,7 +240,8 @@ extension PipelineStore {
             finished_at = CASE WHEN r.state = 'pending' THEN d.finished_at ELSE r."finishedAt" END,
             lease_owner = NULL, lease_expires_at = NULL, last_error = r.error
         FROM \(completionRecordset)
-        WHERE d.id = r.id AND d.state = 'delivering' AND d.lease_owner = r.worker AND d.attempts = r.attempt
+        WHERE d.id = ANY (ARRAY(SELECT (e ->> 'id')::uuid FROM jsonb_array_elements($1::jsonb) e))
+          AND d.id = r.id AND d.state = 'delivering' AND d.lease_owner = r.worker AND d.attempts = r.attempt
         RETURNING d.id
         """
 }

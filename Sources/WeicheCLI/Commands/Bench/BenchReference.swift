@@ -38,12 +38,13 @@ enum BenchReference {
             ingestAudit,
             "COMMIT;",
             "BEGIN;",
-            // The claim's transaction has the gateway's settings (PipelineStore.claimDue).
-            "SELECT " + ([(name: "synchronous_commit", value: "off")] + PipelineStore.claimSettings)
-                .map { "set_config('\($0.name)', '\($0.value)', true)" }.joined(separator: ", ") + ";",
+            // The claim's and the completion's transactions have the gateway's settings
+            // (PipelineStore.claimDue and complete).
+            setLocal([(name: "synchronous_commit", value: "off")] + PipelineStore.queueSettings),
             oneLine(completions),
             "COMMIT;",
             "BEGIN;",
+            setLocal(PipelineStore.queueSettings),
             oneLine(PipelineStore.insertAttemptsSQL.replacingOccurrences(of: "$1", with: "':completions'")) + ";",
             oneLine(PipelineStore.completeDeliveriesSQL.replacingOccurrences(of: "$1", with: "':completions'")) + ";",
             completeAudit,
@@ -59,6 +60,11 @@ enum BenchReference {
                    PLACING substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) FROM 1 FOR 6),
                6, (get_byte(uuid_send(gen_random_uuid()), 6) & 15) | 112), 8, (get_byte(uuid_send(gen_random_uuid()), 8) & 63) | 128), 'hex')::uuid
         """
+
+    /// One statement setting `settings` for the rest of the transaction, as the gateway does.
+    static func setLocal(_ settings: [(name: String, value: String)]) -> String {
+        "SELECT " + settings.map { "set_config('\($0.name)', '\($0.value)', true)" }.joined(separator: ", ") + ";"
+    }
 
     /// pgbench reads one command per line (a trailing `\gset` stays on its line).
     static func oneLine(_ sql: String) -> String {
