@@ -17,8 +17,8 @@ extension PostgresConnection {
     /// undo it, though never partly and never out of order with later commits. Only for
     /// changes whose loss is harmless because they will be redone.
     ///
-    /// `settings` are server settings for this transaction alone (`SET LOCAL`), set together
-    /// with one statement.
+    /// `settings` are server settings for this transaction alone (`SET LOCAL`), sent with the
+    /// `BEGIN` in one round trip.
     @discardableResult
     public func withTransaction<Result>(
         _ level: PostgresIsolationLevel = .readCommitted,
@@ -27,21 +27,16 @@ extension PostgresConnection {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await query(PostgresQuery(unsafeSQL: "BEGIN ISOLATION LEVEL " + level.rawValue))
+        // One round trip: BEGIN and the settings as one simple query.
         let local = (waitingForFlush ? [] : [(name: "synchronous_commit", value: "off")]) + settings
-        if !local.isEmpty {
-            var bindings = PostgresBindings()
-            for setting in local {
-                bindings.append(setting.name)
-                bindings.append(setting.value)
-            }
-            let calls = (0..<local.count).map { "set_config($\($0 * 2 + 1), $\($0 * 2 + 2), true)" }.joined(separator: ", ")
-            do {
-                try await query(PostgresQuery(unsafeSQL: "SELECT " + calls, bindings: bindings))
-            } catch {
-                if !isBroken { _ = try? await query("ROLLBACK") }
-                throw error
-            }
+        let begin = (["BEGIN ISOLATION LEVEL " + level.rawValue] + local.map {
+            "SET LOCAL " + PostgresQuery.quoteIdentifier($0.name) + " TO " + PostgresQuery.quoteLiteral($0.value)
+        }).joined(separator: "; ")
+        do {
+            try await execute(unsafeSQL: begin)
+        } catch {
+            if !isBroken { _ = try? await query("ROLLBACK") }
+            throw error
         }
         let result: Result
         do {

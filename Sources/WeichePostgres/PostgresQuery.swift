@@ -75,6 +75,13 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation, CustomS
     public static func quoteIdentifier(_ name: String) -> String {
         "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
+
+    /// `text` as an SQL string constant (an escape string, `E'…'`, so that it reads the same
+    /// whatever `standard_conforming_strings` is). For the few statements that cannot take
+    /// parameters, such as `SET`.
+    public static func quoteLiteral(_ text: String) -> String {
+        "E'" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "''") + "'"
+    }
 }
 
 /// The parameters of a query, already in PostgreSQL's binary format.

@@ -43,6 +43,25 @@ struct TransactionAndPoolTests {
         }
     }
 
+    /// Settings travel as SQL constants with the BEGIN: quotes and backslashes arrive as given,
+    /// and a setting the server refuses fails the transaction before its body runs.
+    @Test func transactionSettingsArriveExactlyAndABadOneFailsCleanly() async throws {
+        try await TestPostgres.withSchema(maxConnections: 1) { pool async throws in
+            let name = #"it's a \ test"#
+            let inside = try await pool.withTransaction(settings: [(name: "application_name", value: name)]) { connection async throws in
+                try await connection.query("SELECT current_setting('application_name')").single().decode(String.self, at: 0)
+            }
+            #expect(inside == name)
+            let ran = Mutex(false)
+            await #expect(throws: PostgresError.self) {
+                try await pool.withTransaction(settings: [(name: "no_such_setting_x", value: "1")]) { _ in ran.withLock { $0 = true } }
+            }
+            #expect(!ran.withLock { $0 })
+            // The connection is usable afterwards, outside any transaction.
+            #expect(try await pool.query("SELECT 1::int").single().decode(Int.self, at: 0) == 1)
+        }
+    }
+
     @Test func retryHelperRerunsSerializationFailuresOnly() async throws {
         let attempts = Mutex(0)
         let value = try await withTransactionRetry(maxAttempts: 5) {

@@ -43,7 +43,7 @@ struct BenchCommand: Command {
           --no-reference          Skip pgbench.
           --json                  One JSON object (see Docs/Performance.md).
           --reference-script      Print the pgbench script of the reference and how to run it
-                                  (pgbench -f), then stop: to profile the SQL on its own
+                                  (pgbench -M prepared -f), then stop: to profile the SQL on its own
                                   (pgbench -r reports each statement's latency).
 
         EXAMPLES:
@@ -134,7 +134,7 @@ struct BenchCommand: Command {
                 Run it on a migrated schema, e.g.: weiche bench --reference-script > reference.sql
                 It calls bench_time_ordered_uuid(), ids ordered by time as the gateway makes them; create it first:
                 \(BenchReference.timeOrderedUUIDFunction);
-                pgbench -n -r -c \(workers) -j \(workers) -T 15 -f reference.sql -D batch=\(batch) -D 'payload=<a referral as JSON>' <conninfo>
+                pgbench -n -r -M prepared -c \(workers) -j \(workers) -T 15 -f reference.sql -D batch=\(batch) -D 'payload=<a referral as JSON>' <conninfo>
                 A referral of the benchmark has \(payload.utf8.count) bytes.
                 """)
             return
