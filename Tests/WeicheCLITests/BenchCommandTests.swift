@@ -43,12 +43,15 @@ struct BenchCommandTests {
     /// the two cannot drift apart; every placeholder is filled.
     @Test func theReferenceScriptIsTheStoresOwnSQL() {
         let script = BenchReference.script()
-        for statement in [PipelineStore.insertMessagesSQL, PipelineStore.insertDeliveriesSQL, PipelineStore.claimSQL,
+        for statement in [PipelineStore.insertMessagesSQL, PipelineStore.insertDeliveriesSQL,
                           PipelineStore.insertAttemptsSQL, PipelineStore.completeDeliveriesSQL] {
             let skeleton = BenchReference.oneLine(statement).components(separatedBy: "$")[0]
             #expect(script.contains(skeleton), "the script runs: \(skeleton.prefix(60))…")
         }
-        #expect(!script.contains("$1") && !script.contains("$2") && !script.contains("$5"))
-        #expect(script.components(separatedBy: "COMMIT;").count - 1 == 3, "ingest, claim and complete commit like the gateway's")
+        #expect(!(1...5).contains { script.contains("$\($0)") }, "every placeholder is filled")
+        #expect(script.components(separatedBy: "COMMIT;").count - 1 == 2, "ingest (claiming) and complete commit like the gateway's")
+        for setting in PipelineStore.queueSettings {
+            #expect(script.contains("set_config('\(setting.name)', '\(setting.value)', true)"), "the completion runs with the gateway's settings")
+        }
     }
 }

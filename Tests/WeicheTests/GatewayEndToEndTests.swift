@@ -183,6 +183,52 @@ struct GatewayEndToEndTests {
         }
     }
 
+    /// A claiming submit (what `weiche serve` does with what it reads) stores the deliveries
+    /// already claimed for its own worker: no other worker can take them while the lease runs,
+    /// the gateway delivers them without a claim, and if it never does, another worker takes
+    /// them over once the lease expires, with the expiry in the audit log.
+    @Test func deliveriesClaimedAtIngestAreDeliveredOnceOrTakenOverAfterTheLease() async throws {
+        let setup = try Setup()
+        defer { try? FileManager.default.removeItem(at: setup.root) }
+        try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            let clock = ManualClock()
+            let store = PipelineStore(pool: pool, clock: clock)
+            let gateway = setup.gateway(store: store)
+            let other = Gateway(configuration: setup.configuration, store: store, adapters: [WeicheJSONAdapter(), TestLinesAdapter()], worker: "other")
+            func submit(_ referrals: [Referral]) async throws -> [PipelineStore.Claim] {
+                let encoder = JSONEncoder()
+                encoder.dateEncodingStrategy = .iso8601
+                let items = try referrals.map { InboundItem(name: "r.json", bytes: Array(try encoder.encode([$0]))) }
+                return try await gateway.submit(items, from: AgencyID("massarbeit")!, claiming: true).claims
+            }
+
+            let claims = try await submit([referral(to: ["jugendamt"]), referral(to: ["jugendamt"])])
+            #expect(claims.count == 2 && claims.allSatisfy { $0.worker == "test" && $0.attempt == 1 && $0.content != nil })
+            var report = Gateway.Report()
+            #expect(try await other.deliverDue(limit: 10, into: &report) == 0, "claimed at ingest: not pending for anyone else")
+            try await gateway.deliver(claims, into: &report)
+            #expect(report.delivered == 2)
+            #expect(try setup.files("jugendamt/in").count == 2)
+            let states = try await pool.query("SELECT state, attempts FROM delivery").map { try $0.decode((String, Int).self) }
+            #expect(states.count == 2 && states.allSatisfy { $0 == ("delivered", 1) })
+
+            // Claimed, and the gateway stops before attempting: after the lease, another worker delivers.
+            let abandoned = try await submit([referral(to: ["jugendamt"])])
+            #expect(abandoned.count == 1)
+            #expect(try await other.deliverDue(limit: 10, into: &report) == 0)
+            clock.advance(by: gateway.lease.seconds + 1)
+            #expect(try await other.deliverDue(limit: 10, into: &report) == 1)
+            #expect(try setup.files("jugendamt/in").count == 3)
+            let expiry = try await pool.query("""
+                SELECT details ->> 'previousWorker' FROM audit_log WHERE kind = 'lease-expired' AND message_id = \(abandoned[0].messageID)
+                """).single().decode(String.self, at: 0)
+            #expect(expiry == "test")
+            // The late gateway's report of its attempt no longer moves the delivery.
+            let late = try await store.complete([(abandoned[0], .delivered)], retry: { setup.configuration.retryPolicy(for: $0) })
+            #expect(late == [.leaseLost])
+        }
+    }
+
     @Test func aRecipientsReceiptReturnsToTheSenderInItsFormat() async throws {
         let setup = try Setup(recipientAdapter: "weiche-json")
         defer { try? FileManager.default.removeItem(at: setup.root) }

@@ -53,7 +53,7 @@ public struct Gateway: Sendable {
     /// nothing is left (`weiche serve --once`).
     public func runOnce(batchSize: Int = 100) async throws -> Report {
         var report = Report()
-        while try await ingestAvailable(limit: batchSize, into: &report) > 0 {}
+        while try await ingestAvailable(limit: batchSize, delivering: true, into: &report) > 0 {}
         while try await deliverDue(limit: batchSize, into: &report) > 0 {}
         return report
     }
@@ -61,9 +61,11 @@ public struct Gateway: Sendable {
     // MARK: - Ingest
 
     /// Reads up to `limit` items from each agency's inbound channel and stores what they hold.
-    /// Returns how many items were read.
+    /// With `delivering`, the deliveries they create are claimed in the same transaction and
+    /// attempted as soon as it commits and the items are acknowledged, without waiting for a
+    /// worker to claim them (`weiche serve`; Decision 0009). Returns how many items were read.
     @discardableResult
-    public func ingestAvailable(limit: Int, into report: inout Report) async throws -> Int {
+    public func ingestAvailable(limit: Int, delivering: Bool = false, into report: inout Report) async throws -> Int {
         var read = 0
         for agency in configuration.agencies {
             guard let transport = inbound[agency.id] else { continue }
@@ -71,10 +73,11 @@ public struct Gateway: Sendable {
             guard !items.isEmpty else { continue }
             read += items.count
             // One transaction for all the referrals read; each item is acknowledged only after it.
-            let ingested = try await ingest(items, from: agency, into: &report)
+            let (ingested, claims) = try await ingest(items, from: agency, claiming: delivering, into: &report)
             for (item, result) in zip(items, ingested) {
                 try await transport.acknowledge(item, outcome: result.outcome)
             }
+            try await process(claims, into: &report)
         }
         report.itemsRead += read
         return read
@@ -111,22 +114,35 @@ public struct Gateway: Sendable {
     /// Ingests items as if they had arrived on `agency`'s channel, their referrals in one
     /// transaction.
     public func submit(_ items: [InboundItem], from agency: AgencyID) async throws -> [Ingested] {
+        try await submit(items, from: agency, claiming: false).ingested
+    }
+
+    /// Ingests items as if they had arrived on `agency`'s channel, their referrals in one
+    /// transaction; with `claiming`, the deliveries they create are claimed for this gateway in
+    /// that transaction: hand the claims to `deliver(_:into:)` once the
+    /// submit has returned.
+    public func submit(
+        _ items: [InboundItem], from agency: AgencyID, claiming: Bool
+    ) async throws -> (ingested: [Ingested], claims: [PipelineStore.Claim]) {
         guard let configured = configuration.agency(agency) else {
             throw WeicheError(.invalidInput, "no agency '\(agency)' is configured")
         }
         var report = Report()
-        return try await ingest(items, from: configured, into: &report)
+        return try await ingest(items, from: configured, claiming: claiming, into: &report)
     }
 
     /// Decodes items and stores their referrals in one batch; receipts are recorded one by one.
-    func ingest(_ items: [InboundItem], from agency: GatewayConfiguration.Agency, into report: inout Report) async throws -> [Ingested] {
+    /// With `claiming`, also returns the deliveries created, claimed for this gateway.
+    func ingest(
+        _ items: [InboundItem], from agency: GatewayConfiguration.Agency, claiming: Bool, into report: inout Report
+    ) async throws -> (ingested: [Ingested], claims: [PipelineStore.Claim]) {
         var results = [Ingested](repeating: Ingested(), count: items.count)
         guard let adapter = adapters[agency.adapter] else {
             for index in results.indices {
                 results[index].rejections.append(Rejection(reason: "no adapter '\(agency.adapter)' in this build"))
             }
             report.rejections += items.count
-            return results
+            return (results, [])
         }
         var batch: [(referral: Referral, decisions: [Policy.Decision])] = []
         var owners: [Int] = []
@@ -163,7 +179,8 @@ public struct Gateway: Sendable {
                 }
             }
         }
-        let outcomes = try await store.ingest(batch, actor: "ingest/\(worker)")
+        let (outcomes, claims) = try await store.ingest(
+            batch, actor: "ingest/\(worker)", claimingFor: claiming ? PipelineStore.IngestClaim(worker: worker, lease: lease) : nil)
         for ((referral, decisions), (index, outcome)) in zip(batch, zip(owners, outcomes)) {
             let position = "message \(referral.senderMessageID)"
             switch outcome {
@@ -182,7 +199,7 @@ public struct Gateway: Sendable {
             }
         }
         report.rejections += results.map(\.rejections.count).reduce(0, +)
-        return results
+        return (results, claims)
     }
 
     // MARK: - Delivery
@@ -204,6 +221,12 @@ public struct Gateway: Sendable {
         let claims = try await store.claimDue(limit: ids.count, worker: worker, lease: lease, only: ids)
         try await process(claims, into: &report)
         return claims.count
+    }
+
+    /// Attempts deliveries this gateway has claimed (those a claiming submit returned) and
+    /// records their outcomes.
+    public func deliver(_ claims: [PipelineStore.Claim], into report: inout Report) async throws {
+        try await process(claims, into: &report)
     }
 
     /// Attempts the claimed deliveries concurrently (at most `attemptConcurrency` at a time),

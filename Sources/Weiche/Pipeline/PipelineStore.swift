@@ -41,7 +41,29 @@ public struct PipelineStore: Sendable {
     /// its own (the same sender message id again is a duplicate, or a conflict if its content
     /// differs), also within the batch.
     public func ingest(_ batch: [(referral: Referral, decisions: [Policy.Decision])], actor: String) async throws -> [IngestOutcome] {
-        guard !batch.isEmpty else { return [] }
+        try await ingest(batch, actor: actor, claimingFor: nil).outcomes
+    }
+
+    /// Who takes the deliveries an ingest creates, and for how long.
+    public struct IngestClaim: Sendable {
+        public var worker: String
+        public var lease: Duration
+
+        public init(worker: String, lease: Duration) {
+            self.worker = worker
+            self.lease = lease
+        }
+    }
+
+    /// Stores many referrals in one transaction, as ``ingest(_:actor:)`` does; with `claimant`,
+    /// the deliveries it creates are claimed for that worker in the same transaction, so that
+    /// it can attempt them the moment the transaction commits, with no claim of its own
+    /// (Decision 0009). Should the worker never report, the lease expires and any worker takes
+    /// them over, as after a crash during an attempt.
+    public func ingest(
+        _ batch: [(referral: Referral, decisions: [Policy.Decision])], actor: String, claimingFor claimant: IngestClaim?
+    ) async throws -> (outcomes: [IngestOutcome], claims: [Claim]) {
+        guard !batch.isEmpty else { return ([], []) }
         let now = clock.now()
         var messages: [MessageRow] = []
         for (referral, _) in batch {
@@ -97,7 +119,7 @@ public struct PipelineStore: Sendable {
                         content.id = message.id
                         let deliveryID = UUID.timeOrdered(at: now)
                         deliveries.append(DeliveryRow(
-                            id: deliveryID, messageId: message.id, recipient: allowed.recipient.rawValue, content: ReferralJSON.encode(content)))
+                            id: deliveryID, messageId: message.id, recipient: allowed.recipient, content: ReferralJSON.encode(content)))
                         created[allowed.recipient] = deliveryID
                         audit.add(AuditEvent(.routed, at: now, actor: actor, message: message.id, agency: allowed.recipient, details: [
                             "legalBasis": allowed.route.legalBasis, "purpose": allowed.route.purpose,
@@ -111,12 +133,24 @@ public struct PipelineStore: Sendable {
                 }
                 outcomes.append(.stored(messageID: message.id, deliveries: created))
             }
-            if !deliveries.isEmpty {
-                var bindings = DeliveryRow.bindings(deliveries)
-                bindings.append(now)
-                try await connection.query(PostgresQuery(unsafeSQL: Self.insertDeliveriesSQL, bindings: bindings))
+            guard !deliveries.isEmpty else { return (outcomes, []) }
+            var bindings = DeliveryRow.bindings(deliveries)
+            bindings.append(now)
+            if let claimant {
+                bindings.append(claimant.worker)
+                bindings.append(now.addingTimeInterval(claimant.lease.seconds))
+            } else {
+                bindings.appendNull(.text)
+                bindings.appendNull(.timestamptz)
             }
-            return outcomes
+            try await connection.query(PostgresQuery(unsafeSQL: Self.insertDeliveriesSQL, bindings: bindings))
+            guard let claimant else { return (outcomes, []) }
+            // The content as a worker's claim would read it back: decoded from the stored bytes.
+            let claims = try deliveries.map { delivery in
+                Claim(deliveryID: delivery.id, messageID: delivery.messageId, recipient: delivery.recipient, attempt: 1,
+                      content: try ReferralJSON.decode(delivery.content), receipt: nil, worker: claimant.worker, claimedAt: now)
+            }
+            return (outcomes, claims)
         }
     }
 
@@ -179,7 +213,7 @@ public struct PipelineStore: Sendable {
     struct DeliveryRow {
         var id: UUID
         var messageId: UUID
-        var recipient: String
+        var recipient: AgencyID
         var content: [UInt8]
 
         static func bindings(_ rows: [DeliveryRow]) -> PostgresBindings {
@@ -189,7 +223,7 @@ public struct PipelineStore: Sendable {
                 output.raw(",\"messageId\":")
                 output.uuid(row.messageId)
                 output.raw(",\"recipient\":")
-                output.string(row.recipient)
+                output.string(row.recipient.rawValue)
                 output.raw(",\"content\":")
                 output.raw(row.content)
                 output.byte("}")
@@ -222,9 +256,12 @@ public struct PipelineStore: Sendable {
         FROM message m JOIN jsonb_to_recordset($1::jsonb) AS k(sender text, "senderMessageId" text)
           ON m.sender = k.sender AND m.sender_message_id = k."senderMessageId"
         """
+    /// `$2` is now; `$3` and `$4` the worker that claims the new deliveries and when its
+    /// lease expires, or NULL to leave them pending for any worker.
     public static let insertDeliveriesSQL = """
-        INSERT INTO delivery (id, message_id, recipient, state, due_at, content, created_at)
-        SELECT d.id, d."messageId", d.recipient, 'pending', $2, d.content, $2
+        INSERT INTO delivery (id, message_id, recipient, state, attempts, lease_owner, lease_expires_at, due_at, content, created_at)
+        SELECT d.id, d."messageId", d.recipient, CASE WHEN $3::text IS NULL THEN 'pending' ELSE 'delivering' END,
+               CASE WHEN $3::text IS NULL THEN 0 ELSE 1 END, $3::text, $4::timestamptz, $2, d.content, $2
         FROM jsonb_to_recordset($1::jsonb) AS d(id uuid, "messageId" uuid, recipient text, content jsonb)
         """
 }

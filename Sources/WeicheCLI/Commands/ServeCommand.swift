@@ -71,7 +71,7 @@ struct ServeCommand: Command {
             let read: Int
             let claimed: Int
             do {
-                read = try await gateway.ingestAvailable(limit: 100, into: &report)
+                read = try await gateway.ingestAvailable(limit: 100, delivering: true, into: &report)
                 claimed = try await gateway.deliverDue(limit: 100, into: &report)
                 failures = 0
             } catch {

@@ -166,12 +166,13 @@ struct BenchCommand: Command {
             try await withDatabase(base) { database in
                 let gateway = try database.gateway(sink: BenchSink(), directory: directory, worker: "bench")
                 let store = database.pool
-                async let ingest = phases.ingest(gateway, count: onDisk, run: "d")
-                async let deliver = phases.deliver(gateway, until: {
+                let started = ContinuousClock.now
+                _ = try await phases.ingest(gateway, count: onDisk, run: "d", delivering: true)
+                // What the submitters could not deliver themselves (nothing, unless a write failed).
+                _ = try await phases.deliver(gateway, until: {
                     try await store.query("SELECT count(*)::bigint FROM delivery WHERE state = 'delivered'").single().decode(Int.self, at: 0) >= onDisk
                 })
-                let (_, delivered) = try await (ingest, deliver)
-                record("end to end (directory, fsync)", onDisk, delivered)
+                record("end to end (directory, fsync)", onDisk, ContinuousClock.now - started)
             }
         }
 
@@ -265,16 +266,16 @@ struct BenchCommand: Command {
         }
     }
 
-    /// Ingest and delivery at once, with `history` delivered referrals already in the tables.
+    /// Ingest and delivery at once, with `history` delivered referrals already in the tables:
+    /// each submitter delivers what its submit claimed, as `weiche serve` does with what it reads.
     func endToEnd(_ base: PostgresConfiguration, _ phases: BenchPhases, count: Int, history: Int) async throws -> Duration {
         try await withDatabase(base) { database in
             if history > 0 { try await Self.fillHistory(database.pool, count: history, progress: phases.progress) }
             let sink = BenchSink()
             let gateway = try database.gateway(sink: sink, directory: nil, worker: "bench")
             let started = ContinuousClock.now
-            async let ingest = phases.ingest(gateway, count: count, run: "e")
-            async let deliver = phases.deliver(gateway, until: { sink.count >= count })
-            _ = try await (ingest, deliver)
+            _ = try await phases.ingest(gateway, count: count, run: "e", delivering: true)
+            _ = try await phases.deliver(gateway, until: { sink.count >= count })
             return ContinuousClock.now - started
         }
     }
@@ -318,10 +319,9 @@ struct BenchCommand: Command {
             let gateway = try database.gateway(sink: sink, directory: nil, worker: "bench")
             let commits = Timestamps()
             let total = rate * duration
-            let submitted = SharedCounter()
             let rate = self.rate
             let workers = self.workers
-            async let offer: Duration = {
+            let offered: Duration = try await {
                 let started = ContinuousClock.now
                 // Up to `workers` submits in flight, as several agencies' channels would be: one
                 // sequential submitter could not sustain the offered rate once commits queue.
@@ -336,9 +336,7 @@ struct BenchCommand: Command {
                             let range = sent..<due
                             group.addTask {
                                 let items = range.map { BenchReferrals.item($0, run: "l") }
-                                let results = try await gateway.submit(items, from: AgencyID("massarbeit")!)
-                                commits.note(results.flatMap { $0.messages.map(\.messageID) })
-                                _ = submitted.take(items.count)
+                                try await phases.submit(items, to: gateway, delivering: true, commits: commits)
                             }
                             inFlight += 1
                             sent = due
@@ -353,9 +351,9 @@ struct BenchCommand: Command {
                 }
                 return ContinuousClock.now - started
             }()
-            async let deliver = phases.deliver(gateway, until: { submitted.value.load(ordering: .relaxed) >= total && sink.count >= total },
-                                               idle: .microseconds(500))
-            let (offered, _) = try await (offer, deliver)
+            // Each submitter delivered what it claimed; anything else (nothing, unless an attempt
+            // failed) is left to the workers.
+            _ = try await phases.deliver(gateway, until: { sink.count >= total })
             let committed = commits.all
             let arrived = sink.arrivals.all
             var latencies = committed.compactMap { id, commit in arrived[id].map { ($0 - commit).seconds * 1000 } }.sorted()

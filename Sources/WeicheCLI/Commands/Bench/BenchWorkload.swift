@@ -111,7 +111,9 @@ struct BenchPhases {
     let progress: @Sendable (String) -> Void
 
     /// Submits `count` referrals with `workers` concurrent submitters, `batch` per transaction.
-    func ingest(_ gateway: Gateway, count: Int, run: String, commits: Timestamps? = nil) async throws -> Duration {
+    /// With `delivering`, each submitter then delivers what its submit claimed, as `weiche
+    /// serve` does with what it reads; without, the deliveries wait for ``deliver(_:until:idle:)``.
+    func ingest(_ gateway: Gateway, count: Int, run: String, delivering: Bool = false) async throws -> Duration {
         let next = SharedCounter()
         let started = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -121,8 +123,7 @@ struct BenchPhases {
                         let first = next.take(batch)
                         guard first < count else { return }
                         let items = (first..<min(first + batch, count)).map { BenchReferrals.item($0, run: run) }
-                        let results = try await gateway.submit(items, from: AgencyID("massarbeit")!)
-                        commits?.note(results.flatMap { $0.messages.map(\.messageID) })
+                        try await submit(items, to: gateway, delivering: delivering)
                         if first / batch % 20 == 0 { progress("ingested \(min(first + batch, count)) of \(count)") }
                     }
                 }
@@ -130,6 +131,15 @@ struct BenchPhases {
             try await group.waitForAll()
         }
         return ContinuousClock.now - started
+    }
+
+    /// One submit from MaßArbeit; with `delivering`, followed by the delivery of what it
+    /// claimed. `commits` learns when each message's transaction committed.
+    func submit(_ items: [InboundItem], to gateway: Gateway, delivering: Bool, commits: Timestamps? = nil) async throws {
+        let (ingested, claims) = try await gateway.submit(items, from: AgencyID("massarbeit")!, claiming: delivering)
+        commits?.note(ingested.flatMap { $0.messages.map(\.messageID) })
+        var report = Gateway.Report()
+        try await gateway.deliver(claims, into: &report)
     }
 
     /// Delivers until `sink` (or the database) has seen `expected` deliveries.
