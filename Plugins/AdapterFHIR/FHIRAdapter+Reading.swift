@@ -433,7 +433,7 @@ extension FHIRAdapter {
 
         mutating func string(_ object: Object, _ key: String, at path: String, required: Bool) -> String? {
             switch object[key] {
-            case .string(let text)? where !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty: return text
+            case .string(let text)? where !text.isBlank: return text
             case .string?: problem(path, "must not be empty")
             case nil, .null?: if required { problem(path, "is missing") }
             case let other?: problem(path, "must be a string, not \(other.typeName)")

@@ -80,7 +80,7 @@ extension MassArbeitAdapter {
 
         mutating func string(_ object: [String: JSONValue], _ key: String, required: Bool) -> String? {
             switch object[key] {
-            case .string(let text)? where !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty: return text
+            case .string(let text)? where !text.isBlank: return text
             case .string?: problem(key, "must not be empty")
             case nil, .null?: if required { problem(key, "is missing") }
             case let other?: problem(key, "must be a string, not \(other.typeName)")

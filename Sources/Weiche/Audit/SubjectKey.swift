@@ -101,6 +101,16 @@ public struct SubjectIdentifier: Sendable, Equatable {
     }
 
     static func normalise(_ name: String) -> String {
+        // ASCII folds to its lower case and nothing else: the same result, without Foundation.
+        if name.utf8.allSatisfy({ $0 < 0x80 }) {
+            return name.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        }
+        return foldedWithFoundation(name)
+    }
+
+    /// The folding for every name: German sharp s and dotless i spelled out, then without
+    /// diacritics, case and width differences.
+    static func foldedWithFoundation(_ name: String) -> String {
         let folded = name.replacingOccurrences(of: "ß", with: "ss").replacingOccurrences(of: "ẞ", with: "ss")
             .replacingOccurrences(of: "ı", with: "i")
             .folding(options: [.diacriticInsensitive, .caseInsensitive, .widthInsensitive], locale: nil)

@@ -225,7 +225,7 @@ private struct ConfigurationReader {
 
     mutating func string(_ value: JSONValue?, at path: String, required: Bool) -> String? {
         switch value {
-        case .string(let text)? where !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty: return text
+        case .string(let text)? where !text.isBlank: return text
         case .string?: problem(path, "must not be empty")
         case nil: if required { problem(path, "is missing") }
         case let other?: problem(path, "must be a string, not \(other.typeName)")

@@ -1,0 +1,20 @@
+import Foundation
+import Testing
+@testable import Weiche
+
+@Suite("Normalising people's names for their keyed hash")
+struct SubjectNormalisationTests {
+    /// Names in plain ASCII skip Foundation's folding; they must come out exactly as folding
+    /// makes them, or a person's hash would change with the spelling of their name.
+    @Test func theASCIIShortcutFoldsExactlyAsFoundationDoes() {
+        var generator = SystemRandomNumberGenerator()
+        var names = ["Muster", "  MÜLLER  ", "van der  Berg", "O'Neill-Smith", "\tJOHN\nDoe ", ""]
+        for _ in 0..<3000 {
+            let length = Int.random(in: 0...12, using: &generator)
+            names.append(String((0..<length).map { _ in Character(Unicode.Scalar(UInt8.random(in: 0...127, using: &generator))) }))
+        }
+        for name in names {
+            #expect(SubjectIdentifier.normalise(name) == SubjectIdentifier.foldedWithFoundation(name), "\(Array(name.utf8))")
+        }
+    }
+}
