@@ -138,4 +138,18 @@ struct AuditCommandTests {
         let bad = try await WeicheBinary.run(["audit", "query", "--since", "yesterday"])
         #expect(bad.status == 2 && bad.output.contains("--since"))
     }
+
+    /// Behind a pooler that does not keep sessions, an operator turns prepared statements off;
+    /// anything but a number in range is a usage error that names the variable.
+    @Test func thePreparedStatementLimitIsReadFromTheEnvironment() async throws {
+        let base = try await TestPostgres.configuration()
+        let off = try await WeicheBinary.run(["status"], environment: [
+            "WEICHE_DATABASE_URL": base.connectionString, "WEICHE_DATABASE_PREPARED_STATEMENTS": "0"])
+        #expect(off.status != 2, "\(off.output)")
+        for value in ["many", "-1", "1001"] {
+            let bad = try await WeicheBinary.run(["status"], environment: [
+                "WEICHE_DATABASE_URL": base.connectionString, "WEICHE_DATABASE_PREPARED_STATEMENTS": value])
+            #expect(bad.status == 2 && bad.lines.count == 1 && bad.output.contains("WEICHE_DATABASE_PREPARED_STATEMENTS"), "\(bad.output)")
+        }
+    }
 }

@@ -86,6 +86,45 @@ struct AuditLogTests {
         #expect(mixedHead.hash == currentHead.hash)
     }
 
+    /// Entries about messages take the message's sender (first) and subject from the message:
+    /// migration 9 looks them up by key instead of by join, and every combination of message,
+    /// agency and subject comes out exactly as migration 4's entry-by-entry function made it.
+    @Test func entriesAboutMessagesTakeSenderAndSubjectAsMigrationFourDid() async throws {
+        let messages = [UUID(), UUID()]
+        let unknown = UUID()
+        func write(migrations: [Migration]) async throws -> [AuditEntry] {
+            try await TestPostgres.withSchema { pool async throws in
+                _ = try await Migrator(migrations: migrations).migrate(on: pool)
+                for (index, id) in messages.enumerated() {
+                    try await pool.query("""
+                        INSERT INTO message (id, sender, sender_message_id, type, sent_at, received_at, legal_basis, purpose, content_sha256, referral, subject)
+                        VALUES (\(id), 'massarbeit', \("m-\(index)"), 'kinderbetreuung.anfrage', now(), now(), 'x', 'y', 'h', '{}',
+                                \(index == 0 ? "subject-of-message" : Optional<String>.none))
+                        """)
+                }
+                let at = Date(timeIntervalSince1970: 1_767_600_000.25)
+                let events = [
+                    AuditEvent(.routed, at: at, actor: "a", message: messages[0], agency: AgencyID("jugendamt")),
+                    AuditEvent(.received, at: at, actor: "a", message: messages[0], agency: AgencyID("massarbeit")),
+                    AuditEvent(.delivered, at: at, actor: "a", message: messages[0]),
+                    AuditEvent(.routed, at: at, actor: "a", message: messages[0], subject: "given-subject"),
+                    AuditEvent(.routed, at: at, actor: "a", message: messages[1], agency: AgencyID("jugendamt")),
+                    AuditEvent(.routed, at: at, actor: "a", message: unknown, agency: AgencyID("jugendamt")),
+                    AuditEvent(.configurationApplied, at: at, actor: "a", agency: AgencyID("jugendamt")),
+                    AuditEvent(.configurationApplied, at: at, actor: "a"),
+                ]
+                try await pool.withAuditedTransaction { _, audit in for event in events { audit.add(event) } }
+                return try await Self.allEntries(pool)
+            }
+        }
+        let old = try await write(migrations: Array(Migration.all.prefix { $0.version <= 4 }))
+        let new = try await write(migrations: Migration.all)
+        #expect(new.map(\.agencies) == [["massarbeit", "jugendamt"], ["massarbeit"], ["massarbeit"], ["massarbeit"], ["massarbeit", "jugendamt"],
+                                        ["jugendamt"], ["jugendamt"], []])
+        #expect(new.map(\.subject) == ["subject-of-message", "subject-of-message", "subject-of-message", "given-subject", nil, nil, nil, nil])
+        #expect(new == old, "the same entries and hashes as migration 4 wrote")
+    }
+
     /// ≥ 1,000 random single tamperings of a 10,000-entry log (written by PostgreSQL), each
     /// detected at the sequence number where it was made; the untampered log reports OK.
     @Test func everyTamperingIsDetectedAtItsSequenceNumber() async throws {

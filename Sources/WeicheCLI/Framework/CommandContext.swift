@@ -36,14 +36,23 @@ struct CommandContext {
         case embedded(EmbeddedPostgres)
     }
 
-    /// Reads `WEICHE_DATABASE_URL` and `WEICHE_HOME`.
+    /// Reads `WEICHE_DATABASE_URL`, `WEICHE_DATABASE_PREPARED_STATEMENTS` and `WEICHE_HOME`.
     func database() throws -> Database {
         if let url = environment["WEICHE_DATABASE_URL"], !url.isEmpty {
+            var configuration: PostgresConfiguration
             do {
-                return .external(try PostgresConfiguration(connectionString: url))
+                configuration = try PostgresConfiguration(connectionString: url)
             } catch {
                 throw WeicheError(.invalidConfiguration, "WEICHE_DATABASE_URL: \(error)")
             }
+            if let limit = environment["WEICHE_DATABASE_PREPARED_STATEMENTS"], !limit.isEmpty {
+                guard let number = Int(limit), (0...1000).contains(number) else {
+                    throw WeicheError(.invalidConfiguration, "WEICHE_DATABASE_PREPARED_STATEMENTS takes a number from 0 to 1000 "
+                        + "(0 behind a pooler that does not keep sessions), not '\(limit.prefix(20))'")
+                }
+                configuration.preparedStatementLimit = number
+            }
+            return .external(configuration)
         }
         return .embedded(EmbeddedPostgres.fromEnvironment(environment))
     }
