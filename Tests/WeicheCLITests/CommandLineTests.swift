@@ -121,6 +121,9 @@ struct CommandLineTests {
       let first = try await WeicheBinary.run(["migrate"], environment: environment)
       #expect(first.status == 0, "\(first.output)")
       #expect(first.output.contains("Applied migration 1"))
+      // The new cluster carries Weiche's settings for its write load.
+      let conf = try String(contentsOf: home.appendingPathComponent("postgres/data/postgresql.conf"), encoding: .utf8)
+      #expect((conf.contains("wal_compression = 'lz4'") || conf.contains("wal_compression = 'on'")) && conf.contains("max_wal_size = '4GB'"))
       let second = try await WeicheBinary.run(["migrate"], environment: environment)
       #expect(second.status == 0, "\(second.output)")
       #expect(second.output.contains("up to date"))

@@ -15,8 +15,16 @@ public struct EmbeddedPostgres: Sendable {
     /// The directory that holds the cluster and Weiche's other local state.
     public let home: URL
     /// Extra server settings (`name = value`) written into the cluster's configuration when it
-    /// is created; tests turn durability off with them.
+    /// is created, over ``defaultSettings``; tests turn durability off with them.
     public var settings: [String: String]
+
+    /// Settings every new embedded cluster gets. Full-page images in the WAL (every page's first
+    /// change after a checkpoint) are compressed, and checkpoints come less often in bursts of
+    /// writes: inserts into large indexes (the sender's message ids are random) wrote a page
+    /// image for almost every insert, which made the gateway slower the more history it kept
+    /// (Docs/Performance.md). `on` is pglz, which every PostgreSQL build has; where the server
+    /// has lz4, the cluster uses that instead (faster).
+    public static let defaultSettings: [String: String] = ["wal_compression": "on", "max_wal_size": "4GB"]
 
     /// The database Weiche uses inside the cluster, and the superuser it connects as.
     public static let databaseName = "weiche"
@@ -139,7 +147,12 @@ public struct EmbeddedPostgres: Sendable {
             unix_socket_permissions = 0700
 
             """
-        for (name, value) in settings.sorted(by: { $0.key < $1.key }) {
+        var defaults = Self.defaultSettings
+        // `postgres -C` reads the configuration and prints the setting: it refuses lz4 where
+        // the server was built without it.
+        let probe = try? await run(binaries.directory + "/postgres", ["-D", dataDirectory.path, "-c", "wal_compression=lz4", "-C", "wal_compression"])
+        if probe?.succeeded == true { defaults["wal_compression"] = "lz4" }
+        for (name, value) in defaults.merging(settings, uniquingKeysWith: { _, given in given }).sorted(by: { $0.key < $1.key }) {
             configuration += "\(name) = '\(value.replacingOccurrences(of: "'", with: "''"))'\n"
         }
         let file = dataDirectory.appendingPathComponent("postgresql.conf")

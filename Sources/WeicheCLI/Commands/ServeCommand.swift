@@ -10,8 +10,9 @@ struct ServeCommand: Command {
     static let help = """
         USAGE: weiche serve [--config PATH] [--once] [--worker NAME] [--interval SECONDS]
 
-        Takes referrals from every agency's inbound channel, routes them, and delivers what is
-        due, until SIGTERM or SIGINT (Ctrl-C). On a signal it finishes the batch in hand and
+        Takes referrals from every agency's inbound channel, routes them, delivers them as soon
+        as they are stored, and delivers whatever else is due (retries, receipts, replays,
+        referrals stored by 'weiche submit'), until SIGTERM or SIGINT (Ctrl-C). On a signal it finishes the batch in hand and
         stops; a delivery interrupted harder than that is taken over by another gateway after
         its lease. Several 'weiche serve' processes may share one database.
 

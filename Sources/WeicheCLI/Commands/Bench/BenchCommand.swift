@@ -153,7 +153,9 @@ struct BenchCommand: Command {
         try await withDatabase(base) { database in
             let sink = BenchSink()
             let gateway = try database.gateway(sink: sink, directory: nil, worker: "bench")
+            await database.settle()
             record("ingest (sink)", referrals, try await phases.ingest(gateway, count: referrals, run: "a"))
+            await database.settle()
             record("delivery (sink)", referrals, try await phases.deliver(gateway, until: { sink.count >= referrals }))
         }
         let empty = try await endToEnd(base, phases, count: referrals, history: 0)
@@ -166,6 +168,7 @@ struct BenchCommand: Command {
             try await withDatabase(base) { database in
                 let gateway = try database.gateway(sink: BenchSink(), directory: directory, worker: "bench")
                 let store = database.pool
+                await database.settle()
                 let started = ContinuousClock.now
                 _ = try await phases.ingest(gateway, count: onDisk, run: "d", delivering: true)
                 // What the submitters could not deliver themselves (nothing, unless a write failed).
@@ -192,6 +195,7 @@ struct BenchCommand: Command {
                 let sink = BenchSink()
                 let gateway = try database.gateway(sink: sink, directory: nil, worker: "bench")
                 _ = try await phases.ingest(gateway, count: backlog, run: "b")
+                await database.settle()
                 let target = min(referrals, backlog)
                 record("delivery with \(backlog) waiting", target, try await phases.deliver(gateway, until: { sink.count >= target }))
             }
@@ -203,7 +207,8 @@ struct BenchCommand: Command {
             for size in [1, batch] {
                 note("reference: pgbench, batches of \(size), \(referenceSeconds) s")
                 let perSecond = try await withDatabase(base) { database in
-                    try await BenchReference.run(database: database, batch: size, clients: workers, seconds: referenceSeconds, payload: payload, binaries: binaries)
+                    await database.settle()
+                    return try await BenchReference.run(database: database, batch: size, clients: workers, seconds: referenceSeconds, payload: payload, binaries: binaries)
                 }
                 if size == 1 { result.referenceUnbatched = perSecond } else { result.referenceBatched = perSecond }
                 note("reference (batches of \(size)): \(Int(perSecond))/s")
@@ -271,6 +276,7 @@ struct BenchCommand: Command {
     func endToEnd(_ base: PostgresConfiguration, _ phases: BenchPhases, count: Int, history: Int) async throws -> Duration {
         try await withDatabase(base) { database in
             if history > 0 { try await Self.fillHistory(database.pool, count: history, progress: phases.progress) }
+            await database.settle()
             let sink = BenchSink()
             let gateway = try database.gateway(sink: sink, directory: nil, worker: "bench")
             let started = ContinuousClock.now
@@ -317,6 +323,7 @@ struct BenchCommand: Command {
         try await withDatabase(base) { database in
             let sink = BenchSink()
             let gateway = try database.gateway(sink: sink, directory: nil, worker: "bench")
+            await database.settle()
             let commits = Timestamps()
             let total = rate * duration
             let rate = self.rate

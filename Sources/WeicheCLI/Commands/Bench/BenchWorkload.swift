@@ -78,6 +78,14 @@ struct BenchDatabase {
         return BenchDatabase(base: base, schema: schema, pool: pool)
     }
 
+    /// Starts a measured phase from a comparable state: a checkpoint writes out what earlier
+    /// phases (and the history) left in memory and in the WAL, so that their checkpoint does
+    /// not fall into this phase. Needs the right to checkpoint (superuser or `pg_checkpoint`);
+    /// without it the phase just starts.
+    func settle() async {
+        _ = try? await pool.query("CHECKPOINT")
+    }
+
     func drop() async {
         await pool.close()
         let admin = PostgresConnectionPool(configuration: base, maxConnections: 1)
