@@ -171,7 +171,11 @@ public actor PostgresConnection {
         if let name = prepared.name(for: key) { return name }
         guard prepared.limit > 0 else { return nil }
         while let evicted = prepared.evictionCandidate {
-            _ = try check(PQexec(connection, "DEALLOCATE " + evicted), connection: connection, file: file, line: line)
+            do {
+                _ = try check(PQexec(connection, "DEALLOCATE " + evicted), connection: connection, file: file, line: line)
+            } catch where error.sqlState == "26000" {
+                // Already gone (someone ran DEALLOCATE ALL or DISCARD ALL on this session).
+            }
             prepared.deallocated(evicted)
         }
         let name = prepared.nextName()

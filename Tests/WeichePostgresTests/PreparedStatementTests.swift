@@ -76,6 +76,26 @@ struct PreparedStatementTests {
         }
     }
 
+    /// Statements deallocated behind Weiche's back (`DEALLOCATE ALL`): each fails once, is
+    /// prepared anew, and making room for new ones later does not trip over the lost names.
+    @Test func statementsDeallocatedBehindItsBackArePreparedAgain() async throws {
+        try await withConnection(limit: 2) { connection async throws in
+            func add(_ number: Int) async throws -> Int {
+                var bindings = PostgresBindings()
+                bindings.append(number)
+                return try await connection.query(PostgresQuery(unsafeSQL: "SELECT $1::int + \(number)", bindings: bindings)).single().decode(Int.self, at: 0)
+            }
+            #expect(try await add(1) == 2)
+            #expect(try await add(2) == 4)
+            try await connection.query("DEALLOCATE ALL")
+            await #expect(throws: PostgresError.self) { try await add(1) }
+            #expect(try await add(1) == 2)
+            #expect(try await add(3) == 6)
+            #expect(try await add(4) == 8)
+            #expect(try await preparedOnServer(connection) == ["SELECT $1::int + 3", "SELECT $1::int + 4"])
+        }
+    }
+
     @Test func aLimitOfZeroPreparesNothing() async throws {
         try await withConnection(limit: 0) { connection async throws in
             for number in 1...3 {
