@@ -119,8 +119,7 @@ public struct Gateway: Sendable {
 
     /// Ingests items as if they had arrived on `agency`'s channel, their referrals in one
     /// transaction; with `claiming`, the deliveries they create are claimed for this gateway in
-    /// that transaction: hand the claims to `deliver(_:into:)` once the
-    /// submit has returned.
+    /// that transaction: hand the claims to `deliver(_:into:)` once the submit has returned.
     public func submit(
         _ items: [InboundItem], from agency: AgencyID, claiming: Bool
     ) async throws -> (ingested: [Ingested], claims: [PipelineStore.Claim]) {

@@ -71,7 +71,8 @@ extension PipelineStore {
     public static let queueSettings: [(name: String, value: String)] = [("enable_bitmapscan", "off"), ("enable_seqscan", "off")]
 
     /// The claim statement: `$1` now, `$2` only these ids (or NULL), `$3` the batch size, `$4` the
-    /// worker, `$5` when its lease expires. The benchmark's pgbench reference runs this text.
+    /// worker, `$5` when its lease expires. (The benchmark's pgbench reference follows the
+    /// path of claim at ingest, which needs no claim statement.)
     public static let claimSQL = """
         WITH pending AS (
             SELECT id FROM delivery WHERE state = 'pending' AND due_at <= $1

@@ -120,7 +120,7 @@ struct BenchPhases {
 
     /// Submits `count` referrals with `workers` concurrent submitters, `batch` per transaction.
     /// With `delivering`, each submitter then delivers what its submit claimed, as `weiche
-    /// serve` does with what it reads; without, the deliveries wait for ``deliver(_:until:idle:)``.
+    /// serve` does with what it reads; without, the deliveries wait for ``deliver(_:until:)``.
     func ingest(_ gateway: Gateway, count: Int, run: String, delivering: Bool = false) async throws -> Duration {
         let next = SharedCounter()
         let started = ContinuousClock.now
@@ -151,7 +151,7 @@ struct BenchPhases {
     }
 
     /// Delivers until `sink` (or the database) has seen `expected` deliveries.
-    func deliver(_ gateway: Gateway, until done: @escaping @Sendable () async throws -> Bool, idle: Duration = .milliseconds(1)) async throws -> Duration {
+    func deliver(_ gateway: Gateway, until done: @escaping @Sendable () async throws -> Bool) async throws -> Duration {
         let started = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<workers {
@@ -161,7 +161,7 @@ struct BenchPhases {
                         let claimed = try await gateway.deliverDue(limit: batch, into: &report)
                         // Done counts after every batch: with a backlog there is always more to claim.
                         if try await done() { return }
-                        if claimed == 0 { try await Task.sleep(for: idle) }
+                        if claimed == 0 { try await Task.sleep(for: .milliseconds(1)) }
                     }
                 }
             }
