@@ -224,3 +224,77 @@ struct FHIRAdapterTests {
         #expect(try await FHIRValidator.validate([broken]).count == 1)
     }
 }
+
+/// The exact bytes the writer produces for referrals and receipts of every shape it knows
+/// (fixtures in `Fixtures/written/`), so that a change in how Bundles are built cannot change
+/// a delivered document unnoticed. Set `WEICHE_WRITE_FIXTURES=1` to write them anew after a
+/// deliberate change of the format, and review the difference.
+@Suite("FHIR R4 adapter: written bytes")
+struct FHIRWrittenBytesTests {
+    static let messageID = UUID(uuidString: "01937a4e-58c0-7d2a-9b3c-4d5e6f708192")!
+    static let createdAt = Date(timeIntervalSince1970: 1_767_600_000.123_456)
+
+    static func referral(_ type: String, from sender: String, to recipient: String, configure: (inout Referral) -> Void = { _ in }) -> Referral {
+        let spec = ReferralCatalogue.spec(for: ReferralType(type)!)!
+        var referral = ReferralSamples.referral(
+            spec, from: AgencyID(sender)!, to: AgencyID(recipient)!, senderMessageID: "MA-2026-000042", createdAt: createdAt,
+            text: { "Wert \"\($0.count)\" \\ äöü ß ễ\t\u{1}" })
+        referral.id = messageID
+        referral.inReplyTo = "6b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3"
+        configure(&referral)
+        return referral
+    }
+
+    static let cases: [(String, Referral)] = [
+        ("auftrag-full", referral("gesundheit.begutachtung-auftrag", from: "massarbeit", to: "gesundheitsamt") {
+            $0.notice = "Zweckbindung nach § 78 SGB X"
+            $0.recipients.append(AgencyID("psychosoziale-beratung")!)
+        }),
+        ("auftrag-minimal", referral("gesundheit.begutachtung-auftrag", from: "massarbeit", to: "gesundheitsamt") {
+            $0.fields = $0.fields.filter { $0.name.hasPrefix("details.") && $0.name != "details.urgency" }
+            $0.consentReference = nil
+            $0.inReplyTo = "not a fhir id / with spaces"
+        }),
+        ("zuweisung-urgent", referral("beratung.zuweisung", from: "massarbeit", to: "psychosoziale-beratung") {
+            $0.fields.removeAll { $0.name == "details.urgency" }
+            $0.fields.append(ReferralField("details.urgency", .case, .text("urgent")))
+            $0.inReplyTo = nil
+        }),
+        ("ergebnis-outputs", referral("gesundheit.begutachtung-ergebnis", from: "gesundheitsamt", to: "massarbeit") {
+            $0.fields.append(ReferralField("details.count", .capacity, .integer(-12)))
+            $0.fields.append(ReferralField("details.fit", .capacity, .boolean(false)))
+            $0.fields.append(ReferralField("details.since", .capacity, .day("2025-12-31")))
+            $0.fields.removeAll { $0.name.hasPrefix("caseworker.") }
+        }),
+    ]
+
+    static let receipts: [(String, Receipt)] = [
+        ("receipt-accepted", Receipt(reference: messageID.uuidString.lowercased(), from: AgencyID("gesundheitsamt")!,
+                                     outcome: .accepted, issuedAt: createdAt)),
+        ("receipt-rejected", Receipt(reference: messageID.uuidString.lowercased(), from: AgencyID("gesundheitsamt")!,
+                                     senderMessageID: "GA-QUITT-0099", outcome: .rejected(code: "X-1", reason: "Grund mit \"Anführung\" & ß"),
+                                     issuedAt: createdAt, referralSenderMessageID: "MA-2026-000042")),
+    ]
+
+    func check(_ name: String, _ bytes: [UInt8]) throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/written/\(name).json")
+        if ProcessInfo.processInfo.environment["WEICHE_WRITE_FIXTURES"] == "1" {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(bytes).write(to: url)
+        }
+        let expected = [UInt8](try Data(contentsOf: url))
+        #expect(bytes == expected, "\(name): written bytes differ from Fixtures/written/\(name).json")
+    }
+
+    @Test func referralBundlesAreWrittenByteForByteAsBefore() throws {
+        for (name, referral) in Self.cases {
+            try check(name, try FHIRAdapter().encode(referral).bytes)
+        }
+    }
+
+    @Test func receiptBundlesAreWrittenByteForByteAsBefore() throws {
+        for (name, receipt) in Self.receipts {
+            try check(name, try FHIRAdapter().encode(receipt).bytes)
+        }
+    }
+}
