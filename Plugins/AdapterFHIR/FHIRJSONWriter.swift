@@ -1,16 +1,61 @@
 import WeicheCore
 
+/// A JSON value as the FHIR writer builds it: typed, with no dictionaries and no `Any`.
+///
+/// Building Bundles as `[String: Any]` trees cost a dictionary per object, a box per value and
+/// dynamic casts while writing: about a fifth of the gateway's CPU when a quarter of the
+/// referrals went to health partners (Docs/Performance.md). Literals read as they did:
+/// `["system": "urn:…", "code": .string(code)]`.
+enum FHIRJSON: Sendable, ExpressibleByStringLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral,
+    ExpressibleByBooleanLiteral
+{
+    case string(String)
+    case integer(Int)
+    case boolean(Bool)
+    case array([FHIRJSON])
+    case object(FHIRObject)
+
+    init(stringLiteral value: String) { self = .string(value) }
+    init(arrayLiteral elements: FHIRJSON...) { self = .array(elements) }
+    init(dictionaryLiteral elements: (String, FHIRJSON)...) { self = .object(FHIRObject(elements)) }
+    init(booleanLiteral value: Bool) { self = .boolean(value) }
+}
+
+/// A JSON object's members in the order they were set; ``FHIRJSONWriter`` orders them.
+struct FHIRObject: Sendable, ExpressibleByDictionaryLiteral {
+    fileprivate private(set) var members: [(name: String, value: FHIRJSON)]
+
+    init(_ members: [(String, FHIRJSON)]) {
+        self.members = members.map { (name: $0.0, value: $0.1) }
+    }
+
+    init(dictionaryLiteral elements: (String, FHIRJSON)...) { self.init(elements) }
+
+    var isEmpty: Bool { members.isEmpty }
+
+    /// Setting a member that is present replaces its value; setting nil removes it.
+    subscript(name: String) -> FHIRJSON? {
+        get { members.first { $0.name == name }?.value }
+        set {
+            let index = members.firstIndex { $0.name == name }
+            switch (index, newValue) {
+            case let (index?, value?): members[index].value = value
+            case let (index?, nil): members.remove(at: index)
+            case let (nil, value?): members.append((name, value))
+            case (nil, nil): break
+            }
+        }
+    }
+}
+
 /// Writes JSON the way FHIR readers expect it: `resourceType` first, then `id`, then the other
 /// members in name order, indented by two spaces. Deterministic, so the same referral always
-/// gives the same bytes. Writes UTF-8 bytes directly (building a `String` scalar by scalar
-/// was the gateway's largest cost when delivering to health partners).
+/// gives the same bytes.
 enum FHIRJSONWriter {
-    enum Failure: Error { case unsupported }
-
-    static func write(_ value: Any) throws(Failure) -> [UInt8] {
+    static func write(_ object: FHIRObject) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(8192)
-        try write(value, indent: 0, into: &output)
+        write(object, indent: 0, into: &output)
         output.append(UInt8(ascii: "\n"))
         return output
     }
@@ -20,81 +65,45 @@ enum FHIRJSONWriter {
         output.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indent))
     }
 
-    /// Dispatches on the exact dynamic type the writer's literals produce (`String`,
-    /// `[String: String]`, `[[String: Any]]`, …) before any conditional cast: casting, say, a
-    /// `[String: String]` to `[String: Any]` copies and boxes every value, and was most of the
-    /// writing time. Other shapes still work through the general casts at the end.
-    private static func write(_ value: Any, indent: Int, into output: inout [UInt8]) throws(Failure) {
-        let kind = type(of: value)
-        if kind == String.self {
-            quote(value as! String, into: &output)
-        } else if kind == [String: Any].self {
-            let object = value as! [String: Any]
-            try writeObject(object.count, keys: orderedKeys(object.keys), indent: indent, into: &output) { object[$0]! }
-        } else if kind == [String: String].self {
-            let object = value as! [String: String]
-            try writeObject(object.count, keys: orderedKeys(object.keys), indent: indent, into: &output) { object[$0]! }
-        } else if kind == [[String: Any]].self {
-            try writeArray(value as! [[String: Any]], indent: indent, into: &output)
-        } else if kind == [[String: String]].self {
-            try writeArray(value as! [[String: String]], indent: indent, into: &output)
-        } else if kind == [String].self {
-            try writeArray(value as! [String], indent: indent, into: &output)
-        } else if kind == [Any].self {
-            try writeArray(value as! [Any], indent: indent, into: &output)
-        } else if let flag = value as? Bool {
-            output.append(contentsOf: (flag ? "true" : "false").utf8)
-        } else if let number = value as? Int {
-            output.append(contentsOf: String(number).utf8)
-        } else if let object = value as? [String: Any] {
-            try writeObject(object.count, keys: orderedKeys(object.keys), indent: indent, into: &output) { object[$0]! }
-        } else if let array = value as? [Any] {
-            try writeArray(array, indent: indent, into: &output)
-        } else {
-            throw .unsupported
+    private static func write(_ value: FHIRJSON, indent: Int, into output: inout [UInt8]) {
+        switch value {
+        case .string(let text): JSONOutput.appendString(text, to: &output)
+        case .integer(let number): output.append(contentsOf: String(number).utf8)
+        case .boolean(let flag): output.append(contentsOf: (flag ? "true" : "false").utf8)
+        case .array(let elements): write(elements, indent: indent, into: &output)
+        case .object(let object): write(object, indent: indent, into: &output)
         }
     }
 
-    private static func writeObject(
-        _ count: Int, keys: [String], indent: Int, into output: inout [UInt8], member: (String) -> Any
-    ) throws(Failure) {
-        guard count > 0 else { output.append(contentsOf: "{}".utf8); return }
+    private static func write(_ object: FHIRObject, indent: Int, into output: inout [UInt8]) {
+        guard !object.isEmpty else { output.append(contentsOf: "{}".utf8); return }
         output.append(UInt8(ascii: "{"))
-        for (index, key) in keys.enumerated() {
+        for (index, member) in ordered(object.members).enumerated() {
             if index > 0 { output.append(UInt8(ascii: ",")) }
             newline(indent + 2, into: &output)
-            quote(key, into: &output)
+            JSONOutput.appendString(member.name, to: &output)
             output.append(contentsOf: ": ".utf8)
-            try write(member(key), indent: indent + 2, into: &output)
+            write(member.value, indent: indent + 2, into: &output)
         }
         newline(indent, into: &output)
         output.append(UInt8(ascii: "}"))
     }
 
-    private static func writeArray<Element>(_ array: [Element], indent: Int, into output: inout [UInt8]) throws(Failure) {
-        guard !array.isEmpty else { output.append(contentsOf: "[]".utf8); return }
+    private static func write(_ elements: [FHIRJSON], indent: Int, into output: inout [UInt8]) {
+        guard !elements.isEmpty else { output.append(contentsOf: "[]".utf8); return }
         output.append(UInt8(ascii: "["))
-        for (index, element) in array.enumerated() {
+        for (index, element) in elements.enumerated() {
             if index > 0 { output.append(UInt8(ascii: ",")) }
             newline(indent + 2, into: &output)
-            try write(element, indent: indent + 2, into: &output)
+            write(element, indent: indent + 2, into: &output)
         }
         newline(indent, into: &output)
         output.append(UInt8(ascii: "]"))
     }
 
-    private static func orderedKeys(_ keys: some Collection<String>) -> [String] {
-        var rest = keys.filter { $0 != "resourceType" && $0 != "id" }
-        rest.sort()
-        var ordered: [String] = []
-        ordered.reserveCapacity(keys.count)
-        if keys.contains("resourceType") { ordered.append("resourceType") }
-        if keys.contains("id") { ordered.append("id") }
-        return ordered + rest
-    }
-
-    /// A JSON string as WeicheCore's `JSONOutput` writes it (`"`, `\` and control characters escaped).
-    private static func quote(_ text: String, into output: inout [UInt8]) {
-        JSONOutput.appendString(text, to: &output)
+    /// `resourceType`, then `id`, then the rest by name.
+    private static func ordered(_ members: [(name: String, value: FHIRJSON)]) -> [(name: String, value: FHIRJSON)] {
+        func rank(_ name: String) -> Int { name == "resourceType" ? 0 : name == "id" ? 1 : 2 }
+        return members.sorted { rank($0.name) != rank($1.name) ? rank($0.name) < rank($1.name) : $0.name < $1.name }
     }
 }
