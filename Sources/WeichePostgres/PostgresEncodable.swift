@@ -284,6 +284,12 @@ public enum PostgresJSONCoding {
         return String(decoding: text, as: UTF8.self)
     }
 
+    /// `date` as reading back what ``format(_:)`` wrote gives it: to the microsecond, as
+    /// PostgreSQL keeps it. For the years 1583 to 9999, `parse(format(date)) == stored(date)`.
+    public static func stored(_ date: Date) -> Date {
+        PostgresTimestamp.date(fromMicroseconds: PostgresTimestamp.microseconds(from: date))
+    }
+
     /// The proleptic Gregorian date of a day counted from 1970-01-01.
     static func civil(fromDays days: Int64) -> (year: Int64, month: Int, day: Int) {
         let z = days + 719_468

@@ -257,6 +257,44 @@ struct PipelineStoreTests {
         }
     }
 
+    /// A delivery claimed at ingest is handed on from memory (Decision 0009); it must be
+    /// exactly what a worker's claim reads back from the database, whatever the referral holds.
+    @Test func aClaimAtIngestCarriesWhatAWorkersClaimReadsBack() async throws {
+        try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            let clock = ManualClock()
+            let store = PipelineStore(pool: pool, clock: clock)
+            var generator = SystemRandomNumberGenerator()
+            let batch = (0..<60).map { _ -> (referral: Referral, decisions: [Policy.Decision]) in
+                // PostgreSQL stores no U+0000; the adapters refuse it before it gets here.
+                var random = ReferralJSONTests.randomReferral(&generator)
+                while String(decoding: ReferralJSON.encode(random), as: UTF8.self).contains("\\u0000") {
+                    random = ReferralJSONTests.randomReferral(&generator)
+                }
+                var referral = childcareRequest(to: ["jugendamt", "gesundheitsamt"])
+                referral.createdAt = random.createdAt
+                referral.consentReference = random.consentReference
+                referral.inReplyTo = random.inReplyTo
+                referral.notice = random.notice
+                // Random values in fields the recipients may receive (minimisation drops the others).
+                referral.fields[0].value = .text(random.purpose)
+                referral.fields[1].value = random.fields.first?.value ?? .list([])
+                return (referral, policy.evaluate(referral))
+            }
+            let atIngest = try await store.ingest(batch, actor: "test", claimingFor: .init(worker: "ingest", lease: .seconds(30))).claims
+            #expect(atIngest.count >= batch.count)
+            clock.advance(by: 31)
+            let read = try await store.claimDue(limit: 1_000, worker: "worker", lease: .seconds(30))
+            #expect(read.count == atIngest.count)
+            let readByID = Dictionary(uniqueKeysWithValues: read.map { ($0.deliveryID, $0) })
+            for claim in atIngest {
+                let back = try #require(readByID[claim.deliveryID])
+                #expect(claim.content != nil)
+                #expect(back.content == claim.content, "delivery \(claim.deliveryID)")
+                #expect(back.messageID == claim.messageID && back.recipient == claim.recipient)
+            }
+        }
+    }
+
     @Test func twoWorkersDeliverAThousandReferralsWithNoneTwice() async throws {
         try await TestPostgres.withSchema(migrated: true, maxConnections: 8) { pool async throws in
             let store = PipelineStore(pool: pool)

@@ -47,10 +47,27 @@ struct ReferralJSONTests {
             var withoutID = referral
             withoutID.id = nil
             #expect(ReferralJSON.encode(referral, includingID: false) == Array(try PostgresJSONCoding.encoder().encode(withoutID)))
+            let id = UUID()
+            var withNewID = referral
+            withNewID.id = id
+            let both = ReferralJSON.encodeStoredAndCanonical(referral, id: id)
+            #expect(both.stored == ReferralJSON.encode(withNewID) && both.canonical == ReferralJSON.encode(referral, includingID: false))
             let decoded = try ReferralJSON.decode(ours)
             #expect(ReferralJSON.referral(try JSONValue(parsing: ours)) != nil, "the fast path reads what it writes")
             #expect(decoded.id == referral.id && decoded.fields == referral.fields && decoded.notice == referral.notice)
             #expect(PostgresJSONCoding.format(decoded.createdAt) == PostgresJSONCoding.format(referral.createdAt))
+        }
+    }
+
+    /// What the pipeline hands on from memory instead of reading back (``ReferralJSON/asStored(_:)``).
+    @Test func readingBackWhatWasWrittenGivesTheReferralAsStored() throws {
+        var generator = SystemRandomNumberGenerator()
+        for index in 0..<2_000 {
+            var referral = Self.randomReferral(&generator)
+            if index % 10 == 0 { referral.fields.append(ReferralField("big", .case, .integer(Int.min))) }
+            let stored = ReferralJSON.asStored(referral)
+            #expect(try ReferralJSON.decode(ReferralJSON.encode(referral)) == stored)
+            #expect(ReferralJSON.asStored(stored) == stored)
         }
     }
 

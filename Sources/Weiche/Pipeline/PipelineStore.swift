@@ -67,14 +67,13 @@ public struct PipelineStore: Sendable {
         let now = clock.now()
         var messages: [MessageRow] = []
         for (referral, _) in batch {
-            var stored = referral
-            stored.id = UUID.timeOrdered(at: now)
-            let canonical = ReferralJSON.encode(referral, includingID: false)
+            let id = UUID.timeOrdered(at: now)
+            let (stored, canonical) = ReferralJSON.encodeStoredAndCanonical(referral, id: id)
             messages.append(MessageRow(
-                id: stored.id!, sender: referral.sender.rawValue, senderMessageId: referral.senderMessageID, type: referral.type.rawValue,
+                id: id, sender: referral.sender.rawValue, senderMessageId: referral.senderMessageID, type: referral.type.rawValue,
                 sentAt: referral.createdAt, receivedAt: now, legalBasis: referral.legalBasis, purpose: referral.purpose,
                 consentReference: referral.consentReference, inReplyTo: referral.inReplyTo, contentSha256: SHA256.hash(canonical).hexString,
-                referral: ReferralJSON.encode(stored), subject: subjectKey?.subject(of: referral)))
+                referral: stored, subject: subjectKey?.subject(of: referral)))
         }
         return try await pool.withAuditedTransaction { connection, audit in
             let inserted = Set(try await connection.query(PostgresQuery(unsafeSQL: Self.insertMessagesSQL, bindings: MessageRow.bindings(messages)))
@@ -119,7 +118,8 @@ public struct PipelineStore: Sendable {
                         content.id = message.id
                         let deliveryID = UUID.timeOrdered(at: now)
                         deliveries.append(DeliveryRow(
-                            id: deliveryID, messageId: message.id, recipient: allowed.recipient, content: ReferralJSON.encode(content)))
+                            id: deliveryID, messageId: message.id, recipient: allowed.recipient, referral: content,
+                            content: ReferralJSON.encode(content)))
                         created[allowed.recipient] = deliveryID
                         audit.add(AuditEvent(.routed, at: now, actor: actor, message: message.id, agency: allowed.recipient, details: [
                             "legalBasis": allowed.route.legalBasis, "purpose": allowed.route.purpose,
@@ -145,10 +145,10 @@ public struct PipelineStore: Sendable {
             }
             try await connection.query(PostgresQuery(unsafeSQL: Self.insertDeliveriesSQL, bindings: bindings))
             guard let claimant else { return (outcomes, []) }
-            // The content as a worker's claim would read it back: decoded from the stored bytes.
-            let claims = try deliveries.map { delivery in
+            // The content as a worker's claim would read it back, without reading the bytes just written.
+            let claims = deliveries.map { delivery in
                 Claim(deliveryID: delivery.id, messageID: delivery.messageId, recipient: delivery.recipient, attempt: 1,
-                      content: try ReferralJSON.decode(delivery.content), receipt: nil, worker: claimant.worker, claimedAt: now)
+                      content: ReferralJSON.asStored(delivery.referral), receipt: nil, worker: claimant.worker, claimedAt: now)
             }
             return (outcomes, claims)
         }
@@ -214,6 +214,8 @@ public struct PipelineStore: Sendable {
         var id: UUID
         var messageId: UUID
         var recipient: AgencyID
+        /// The content as a value, for a claim at ingest; `content` is what the database stores.
+        var referral: Referral
         var content: [UInt8]
 
         static func bindings(_ rows: [DeliveryRow]) -> PostgresBindings {

@@ -19,8 +19,35 @@ public enum ReferralJSON {
         return output.bytes
     }
 
+    /// The stored form with `id` (which must be set) and the canonical form without, written
+    /// once: the id is spliced into the canonical bytes where it belongs.
+    public static func encodeStoredAndCanonical(_ referral: Referral, id: UUID) -> (stored: [UInt8], canonical: [UInt8]) {
+        var canonical = JSONOutput(capacity: 2048)
+        writeMembersBeforeID(referral, into: &canonical)
+        let split = canonical.bytes.count
+        writeMembersAfterID(referral, into: &canonical)
+        var stored = JSONOutput(capacity: canonical.bytes.count + 48)
+        stored.raw(canonical.bytes[..<split])
+        stored.key("id")
+        stored.uuid(id)
+        stored.byte(",")
+        stored.raw(canonical.bytes[split...])
+        return (stored.bytes, canonical.bytes)
+    }
+
     /// Writes the referral's object into `output`; members in the order `.sortedKeys` gives.
     public static func write(_ referral: Referral, includingID: Bool = true, into output: inout JSONOutput) {
+        writeMembersBeforeID(referral, into: &output)
+        if includingID, let id = referral.id {
+            output.key("id")
+            output.uuid(id)
+            output.byte(",")
+        }
+        writeMembersAfterID(referral, into: &output)
+    }
+
+    /// `{`, then the members before `id` in key order, each followed by a comma.
+    private static func writeMembersBeforeID(_ referral: Referral, into output: inout JSONOutput) {
         output.byte("{")
         if let consent = referral.consentReference {
             output.key("consentReference")
@@ -41,11 +68,10 @@ public enum ReferralJSON {
             output.byte("}")
         }
         output.raw("],")
-        if includingID, let id = referral.id {
-            output.key("id")
-            output.uuid(id)
-            output.byte(",")
-        }
+    }
+
+    /// The members after `id` in key order, then `}`.
+    private static func writeMembersAfterID(_ referral: Referral, into output: inout JSONOutput) {
         if let inReplyTo = referral.inReplyTo {
             output.key("inReplyTo")
             output.string(inReplyTo)
@@ -96,6 +122,16 @@ public enum ReferralJSON {
             output.byte("]")
         }
         output.byte("}")
+    }
+
+    /// The referral as reading its stored form back gives it, without writing and reading:
+    /// the same values, `createdAt` to the microsecond as stored. What the pipeline hands on
+    /// from memory (deliveries claimed at ingest) is therefore what a worker's claim would
+    /// read from the database; a test compares the two for every adapter's referrals.
+    public static func asStored(_ referral: Referral) -> Referral {
+        var stored = referral
+        stored.createdAt = PostgresJSONCoding.stored(referral.createdAt)
+        return stored
     }
 
     /// Reads a stored referral (JSON text, e.g. a `jsonb` column).
