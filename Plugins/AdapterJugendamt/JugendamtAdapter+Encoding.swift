@@ -7,9 +7,8 @@ extension JugendamtAdapter {
         guard let columns = Self.detailColumns[referral.type.rawValue] else {
             throw Rejection(field: "type", reason: "the Jugendamt's format has no columns for \(referral.type)")
         }
-        let detailHeaders = columns.map(\.header)
-        let subject = Self.subjectColumns.filter { !Self.envelopeHeaders.contains($0.header) }
-        let header = Self.envelopeHeaders + subject.map(\.header) + detailHeaders.filter { !subject.map(\.header).contains($0) }
+        let subjectHeaders = Self.subjectColumns.map(\.header).filter { !Self.envelopeHeaders.contains($0) }
+        let header = Self.envelopeHeaders + subjectHeaders + columns.map(\.header).filter { !subjectHeaders.contains($0) }
         var row: [String: String] = [
             "Vorgangsnummer": referral.senderMessageID, "Nachrichtentyp": referral.type.rawValue,
             "Empfaenger": referral.recipients.map(\.rawValue).joined(separator: ","), "Erstellt": Self.formatDateTime(referral.createdAt),
@@ -19,8 +18,9 @@ extension JugendamtAdapter {
         if let consent = referral.consentReference { row["Einwilligung"] = consent }
         if let reply = referral.inReplyTo { row["Bezug"] = reply }
         if let notice = referral.notice { row["Hinweis"] = notice }
+        let fieldColumns = Self.subjectColumns + columns
         for field in referral.fields {
-            guard let column = (Self.subjectColumns + columns).first(where: { $0.field == field.name }) else { continue }
+            guard let column = fieldColumns.first(where: { $0.field == field.name }) else { continue }
             row[column.header] = Self.text(field.value)
         }
         let text = CSV.line(header) + CSV.line(header.map { row[$0] ?? "" })
@@ -51,10 +51,11 @@ extension JugendamtAdapter {
     }
 
     static func formatDateTime(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = berlin
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
-        func two(_ number: Int?) -> String { String(format: "%02d", number ?? 0) }
+        let parts = berlinCalendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+        func two(_ number: Int?) -> String {
+            let number = number ?? 0
+            return number < 10 ? "0\(number)" : String(number)
+        }
         return "\(two(parts.day)).\(two(parts.month)).\(parts.year ?? 0) \(two(parts.hour)):\(two(parts.minute))"
     }
 }

@@ -55,6 +55,12 @@ public struct JugendamtAdapter: AgencyAdapter {
     static let choiceWords: [String: String] = ["angeboten": "offered", "kein Platz": "none", "in Pruefung": "in-review"]
 
     static let berlin = TimeZone(identifier: "Europe/Berlin")!
+    /// Built once: making a calendar per referral was most of the CSV writer's time.
+    static let berlinCalendar: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = berlin
+        return calendar
+    }()
 
     // MARK: - Decoding
 
@@ -184,9 +190,7 @@ public struct JugendamtAdapter: AgencyAdapter {
             (0...23).contains(hour), (0...59).contains(minute)
         else { return nil }
         let ymd = day.split(separator: "-").compactMap { Int($0) }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = berlin
-        return calendar.date(from: DateComponents(year: ymd[0], month: ymd[1], day: ymd[2], hour: hour, minute: minute))
+        return berlinCalendar.date(from: DateComponents(year: ymd[0], month: ymd[1], day: ymd[2], hour: hour, minute: minute))
     }
 
     static func describe(_ kind: ReferralCatalogue.Field.Kind) -> String {

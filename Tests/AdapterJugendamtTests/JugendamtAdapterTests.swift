@@ -128,6 +128,22 @@ struct JugendamtAdapterTests {
         #expect(referrals(decoded).first?[field: "person.familyName"] == .text("Erste Zeile\r\nZweite Zeile"))
     }
 
+    /// `Erstellt` is the Jugendamt's local time (Europe/Berlin), to the minute.
+    @Test(arguments: [
+        (1_767_600_420.0, "05.01.2026 09:07"),  // 2026-01-05T08:07:00Z, winter time
+        (1_782_945_000.0, "02.07.2026 00:30"),  // 2026-07-01T22:30:00Z, summer time, the next day
+        (1_774_746_000.0, "29.03.2026 03:00"),  // 2026-03-29T01:00:00Z, the first minute of summer time
+    ])
+    func theCreationTimeIsWrittenInBerlinTime(seconds: Double, written: String) throws {
+        let spec = ReferralCatalogue.spec(for: ReferralType("kinderbetreuung.anfrage")!)!
+        var referral = Self.sample(spec)
+        referral.createdAt = Date(timeIntervalSince1970: seconds)
+        let text = String(decoding: try adapter.encode(referral).bytes, as: UTF8.self)
+        let lines = text.split(whereSeparator: \.isNewline).map { $0.split(separator: ";", omittingEmptySubsequences: false) }
+        let column = try #require(lines.first?.firstIndex(of: "Erstellt"))
+        #expect(lines[1][column] == Substring(written))
+    }
+
     /// A referral of `spec`'s type with every field the Jugendamt's format carries.
     static func sample(_ spec: ReferralCatalogue.TypeSpec) -> Referral {
         let carried: Set = ["person.familyName", "person.givenName", "person.birthDate", "person.nationality", "person.address",
