@@ -17,7 +17,7 @@ extension MassArbeitAdapter {
         ]
 
         mutating func referral(_ object: [String: JSONValue], from agency: AgencyID) -> Referral? {
-            for key in object.keys.sorted() where !Self.referralKeys.contains(key) { problem(key, "unknown field") }
+            for key in object.keys.filter({ !Self.referralKeys.contains($0) }).sorted() { problem(key, "unknown field") }
             let messageID = string(object, "messageId", required: true)
             if let messageID, UUID(uuidString: messageID) == nil { problem("messageId", "must be a UUID") }
             let createdAt = timestamp(object, "createdAt")
@@ -125,17 +125,24 @@ extension MassArbeitAdapter {
                 problem(prefix, "must be an object, not \(value.typeName)")
                 return
             }
-            for (key, member) in object.sorted(by: { $0.key < $1.key }) {
+            var found: [(field: String, reason: String)] = []
+            for (key, member) in object {
                 guard keys.contains(key) else {
-                    problem("\(prefix).\(key)", "unknown field")
+                    found.append(("\(prefix).\(key)", "unknown field"))
                     continue
                 }
                 switch member {
                 case .string(let text): values["\(prefix).\(key)"] = .text(text)
                 case .null: break
-                default: problem("\(prefix).\(key)", "must be a string, not \(member.typeName)")
+                default: found.append(("\(prefix).\(key)", "must be a string, not \(member.typeName)"))
                 }
             }
+            report(found)
+        }
+
+        /// Problems of one object's members, in the order of their names (members are read unordered).
+        mutating func report(_ found: [(field: String, reason: String)]) {
+            for (field, reason) in found.sorted(by: { $0.field < $1.field }) { problem(field, reason) }
         }
 
         /// Reads `details` by the type's catalogue entries.
@@ -145,10 +152,12 @@ extension MassArbeitAdapter {
                 problem("details", "must be an object, not \(value.typeName)")
                 return
             }
-            for (key, member) in object.sorted(by: { $0.key < $1.key }) {
+            var found: [(field: String, reason: String)] = []
+            defer { report(found) }
+            members: for (key, member) in object {
                 let name = "details.\(key)"
                 guard let field = spec.details.first(where: { $0.name == name }) else {
-                    problem(name, "not a field of \(spec.type)")
+                    found.append((name, "not a field of \(spec.type)"))
                     continue
                 }
                 switch (field.kind, member) {
@@ -159,14 +168,14 @@ extension MassArbeitAdapter {
                     var numbers: [FieldValue] = []
                     for element in elements {
                         guard case .number(let number) = element, number == number.rounded(), abs(number) < 1e15 else {
-                            problem(name, "must be a list of whole numbers")
-                            return
+                            found.append((name, "must be a list of whole numbers"))
+                            continue members
                         }
                         numbers.append(.integer(Int(number)))
                     }
                     values[name] = .list(numbers)
                 case (_, .null): break
-                default: problem(name, "must be \(Self.describe(field.kind)), not \(member.typeName)")
+                default: found.append((name, "must be \(Self.describe(field.kind)), not \(member.typeName)"))
                 }
             }
         }

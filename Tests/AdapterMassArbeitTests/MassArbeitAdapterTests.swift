@@ -26,6 +26,29 @@ struct MassArbeitAdapterTests {
         return referral
     }
 
+    /// Members of an object are read in no particular order; the problems are reported by
+    /// name all the same, so the first one and the count never change from run to run.
+    @Test func problemsInManyMembersAreReportedInNameOrderEveryTime() throws {
+        let valid = String(decoding: try Self.fixture("valid/kinderbetreuung.anfrage.json"), as: UTF8.self)
+        let broken = valid
+            .replacingOccurrences(of: #""childrenAges": [2, 5], "hoursPerWeek": 30"#,
+                                  with: #""zzz": 1, "childrenAges": [2, "x"], "hoursPerWeek": "30", "aaa": true"#)
+            .replacingOccurrences(of: #""nationality": "TR""#, with: #""nationality": 7, "shoeSize": "44""#)
+        var seen: Set<String> = []
+        for _ in 0..<20 {
+            let decoded = decode(Array(broken.utf8))
+            guard decoded.count == 1, case .rejected(let rejection) = decoded[0] else {
+                Issue.record("\(decoded)")
+                return
+            }
+            seen.insert(rejection.description)
+        }
+        #expect(seen.count == 1, "\(seen)")
+        // person.* is read before details.*: person.nationality and person.shoeSize, then
+        // details.aaa, details.childrenAges, details.hoursPerWeek and details.zzz.
+        #expect(seen.first?.contains("field person.nationality: must be a string, not a number (and 5 more problems)") == true, "\(seen)")
+    }
+
     @Test func childcareRequestMapsEveryFieldWithItsCategory() throws {
         let referral = try single("valid/kinderbetreuung.anfrage.json")
         #expect(referral.type.rawValue == "kinderbetreuung.anfrage")

@@ -73,7 +73,8 @@ struct ReferralCatalogueTests {
     }
 
     @Test(arguments: [("2024-02-29", true), ("2023-02-29", false), ("1900-02-29", false), ("2000-02-29", true), ("2026-12-31", true),
-                      ("2026-13-01", false), ("2026-1-01", false), ("26-01-01", false), ("2026-01-01T00:00", false), ("", false), ("２０２６-01-01", false)])
+                      ("2026-13-01", false), ("2026-1-01", false), ("26-01-01", false), ("2026-01-01T00:00", false), ("", false), ("２０２６-01-01", false), ("2026-01-00", false), ("2026-00-10", false), ("0999-01-01", false),
+                      ("2026+01-01", false), ("2026-01-0a", false), ("2024-02-29", true), ("2100-02-29", false), ("2000-02-29", true)])
     func calendarDays(_ text: String, _ valid: Bool) {
         #expect(ReferralCatalogue.isDay(text) == valid)
     }

@@ -157,12 +157,22 @@ public enum ReferralCatalogue {
 
     /// Whether `text` is a valid calendar day `yyyy-MM-dd` (Gregorian, years 1000–9999).
     public static func isDay(_ text: String) -> Bool {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-            let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
-            parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
-            (1000...9999).contains(year), (1...12).contains(month)
-        else { return false }
+        guard text.utf8.count == 10 else { return false }
+        var year = 0, month = 0, day = 0
+        for (index, byte) in text.utf8.enumerated() {
+            if index == 4 || index == 7 {
+                guard byte == UInt8(ascii: "-") else { return false }
+                continue
+            }
+            let digit = byte &- UInt8(ascii: "0")
+            guard digit < 10 else { return false }
+            switch index {
+            case 0..<4: year = year * 10 + Int(digit)
+            case 5..<7: month = month * 10 + Int(digit)
+            default: day = day * 10 + Int(digit)
+            }
+        }
+        guard (1000...9999).contains(year), (1...12).contains(month) else { return false }
         let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
         let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
         return (1...days).contains(day)
