@@ -152,7 +152,7 @@ public struct AuslaenderbehoerdeAdapter: AgencyAdapter {
             }
         }
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<nachricht xmlns=\"\(Self.namespace)\">"
-        xml += "<nachrichtenkopf>" + element("nachrichtenUUID", referral.senderMessageID) + element("weicheUUID", id.uuidString.lowercased())
+        xml += "<nachrichtenkopf>" + element("nachrichtenUUID", referral.senderMessageID) + element("weicheUUID", id.lowercasedString)
         xml += element("nachrichtentyp", referral.type.rawValue) + element("erstellungszeitpunkt", Self.formatTime(referral.createdAt))
         xml += "<autor>" + element("kennung", referral.sender.rawValue) + "</autor>"
         xml += "<leser>" + element("kennung", referral.recipients[0].rawValue) + "</leser>"
@@ -162,7 +162,7 @@ public struct AuslaenderbehoerdeAdapter: AgencyAdapter {
         xml += "<person>" + Self.personElements.map { element($0.element, text($0.field)) }.joined() + "</person>"
         xml += Self.caseElements.map { element($0.element, text($0.field)) }.joined()
         xml += "<inhalt>" + content.map { element($0.element, text($0.field)) }.joined() + "</inhalt></nachricht>\n"
-        return OutboundDocument(bytes: Array(xml.utf8), fileName: "\(id.uuidString.lowercased()).xml", contentType: "application/xml")
+        return OutboundDocument(bytes: Array(xml.utf8), fileName: "\(id.lowercasedString).xml", contentType: "application/xml")
     }
 
     public func encode(_ receipt: Receipt) throws(Rejection) -> OutboundDocument {

@@ -49,7 +49,7 @@ public struct FHIRAdapter: AgencyAdapter {
     public func encode(_ referral: Referral) throws(Rejection) -> OutboundDocument {
         guard let id = referral.id else { throw Rejection(reason: "the referral has no Weiche message id") }
         let bundle = try Writer(referral: referral, id: id).bundle()
-        return OutboundDocument(bytes: FHIRJSONWriter.write(bundle), fileName: "\(id.uuidString.lowercased()).json", contentType: "application/fhir+json")
+        return OutboundDocument(bytes: FHIRJSONWriter.write(bundle), fileName: "\(id.lowercasedString).json", contentType: "application/fhir+json")
     }
 
     public func encode(_ receipt: Receipt) throws(Rejection) -> OutboundDocument {

@@ -73,6 +73,6 @@ enum EntryRole: UInt8 {
     func id(in message: UUID) -> String {
         var bytes = message.uuid
         bytes.15 ^= rawValue
-        return UUID(uuid: bytes).uuidString.lowercased()
+        return UUID(uuid: bytes).lowercasedString
     }
 }

@@ -12,7 +12,7 @@ extension JugendamtAdapter {
         var row: [String: String] = [
             "Vorgangsnummer": referral.senderMessageID, "Nachrichtentyp": referral.type.rawValue,
             "Empfaenger": referral.recipients.map(\.rawValue).joined(separator: ","), "Erstellt": Self.formatDateTime(referral.createdAt),
-            "Rechtsgrundlage": referral.legalBasis, "Zweck": referral.purpose, "WeicheId": id.uuidString.lowercased(),
+            "Rechtsgrundlage": referral.legalBasis, "Zweck": referral.purpose, "WeicheId": id.lowercasedString,
             "Absender": referral.sender.rawValue,
         ]
         if let consent = referral.consentReference { row["Einwilligung"] = consent }
@@ -28,7 +28,7 @@ extension JugendamtAdapter {
             let column = header.first { Windows1252.encode(row[$0] ?? "") == nil } ?? "?"
             throw Rejection(field: column, reason: "holds characters that Windows-1252 cannot represent")
         }
-        return OutboundDocument(bytes: bytes, fileName: "\(id.uuidString.lowercased()).csv", contentType: "text/csv; charset=windows-1252")
+        return OutboundDocument(bytes: bytes, fileName: "\(id.lowercasedString).csv", contentType: "text/csv; charset=windows-1252")
     }
 
     public func encode(_ receipt: Receipt) throws(Rejection) -> OutboundDocument {

@@ -79,7 +79,7 @@ public struct MassArbeitAdapter: AgencyAdapter {
         var object: [String: Any] = [
             "schema": Self.referralSchema,
             "messageId": referral.senderMessageID,
-            "weicheMessageId": id.uuidString.lowercased(),
+            "weicheMessageId": id.lowercasedString,
             "from": referral.sender.rawValue,
             "createdAt": Self.timestamp(referral.createdAt),
             "type": referral.type.rawValue,
@@ -94,7 +94,7 @@ public struct MassArbeitAdapter: AgencyAdapter {
             let path = field.name.split(separator: ".").map(String.init)
             Self.insert(Self.json(field.value), at: path[...], into: &object)
         }
-        return OutboundDocument(bytes: try Self.serialize(object), fileName: "\(id.uuidString.lowercased()).json", contentType: "application/json")
+        return OutboundDocument(bytes: try Self.serialize(object), fileName: "\(id.lowercasedString).json", contentType: "application/json")
     }
 
     public func encode(_ receipt: Receipt) throws(Rejection) -> OutboundDocument {

@@ -49,7 +49,7 @@ public struct WeicheJSONAdapter: AgencyAdapter {
         guard let id = referral.id, let data = try? encoder.encode(referral) else {
             throw Rejection(reason: "the referral has no Weiche id or cannot be encoded")
         }
-        return OutboundDocument(bytes: [UInt8](data), fileName: "\(id.uuidString.lowercased()).json", contentType: "application/json")
+        return OutboundDocument(bytes: [UInt8](data), fileName: "\(id.lowercasedString).json", contentType: "application/json")
     }
 
     public func encode(_ receipt: Receipt) throws(Rejection) -> OutboundDocument {

@@ -21,4 +21,12 @@ struct TextTests {
             #expect(text.isBlank == text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(text.unicodeScalars.map { $0.value })")
         }
     }
+
+    @Test func aUUIDsLowercasedStringIsFoundationsLowercased() {
+        let fixed = [UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)),
+                     UUID(uuid: (255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255))]
+        for id in fixed + (0..<1000).map({ _ in UUID() }) {
+            #expect(id.lowercasedString == id.uuidString.lowercased())
+        }
+    }
 }

@@ -223,7 +223,10 @@ extension Referral {
     /// The first field (or header) whose text holds U+0000, which PostgreSQL cannot store in
     /// `text` or `jsonb`; nil if there is none.
     var fieldHoldingNUL: String? {
-        func holds(_ text: String) -> Bool { text.utf8.contains(0) }
+        func holds(_ text: String) -> Bool {
+            text.utf8.withContiguousStorageIfAvailable { $0.count > 0 && memchr($0.baseAddress!, 0, $0.count) != nil }
+                ?? text.utf8.contains(0)
+        }
         func holds(_ value: FieldValue) -> Bool {
             switch value {
             case .text(let text), .day(let text): holds(text)

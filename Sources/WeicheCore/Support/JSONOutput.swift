@@ -69,17 +69,9 @@ public struct JSONOutput: Sendable {
     /// A UUID as a string, uppercase like `UUID.uuidString` (which formats through `sprintf`).
     public mutating func uuid(_ id: UUID) {
         byte("\"")
-        withUnsafeBytes(of: id.uuid) { raw in
-            for (index, value) in raw.enumerated() {
-                if index == 4 || index == 6 || index == 8 || index == 10 { byte("-") }
-                bytes.append(Self.upperHex[Int(value >> 4)])
-                bytes.append(Self.upperHex[Int(value & 0x0f)])
-            }
-        }
+        id.appendHex(digits: UUID.upperHex) { bytes.append($0) }
         byte("\"")
     }
-
-    private static let upperHex: [UInt8] = Array("0123456789ABCDEF".utf8)
 
     public mutating func boolean(_ value: Bool) {
         if value { raw("true") } else { raw("false") }
