@@ -83,6 +83,20 @@ struct JSONParserTests {
         encoder.outputFormatting = [.withoutEscapingSlashes]
         var samples = ["", "plain", "quote \" backslash \\ slash /", "tab\tnew\nreturn\r", "Maßnahme 日本 😀", "\u{7f}\u{80}"]
         samples.append(String(decoding: (0..<32).map { UInt8($0) }, as: UTF8.self))
+        // Eight bytes are checked at a time: characters to escape at every position of a word,
+        // in runs longer and shorter than a word, and next to multi-byte characters.
+        var generator = SystemRandomNumberGenerator()
+        let pieces = ["a", "Z", "ß", "日", "😀", "\"", "\\", "/", "\n", "\u{1}", "\u{1f}", "\u{7f}", " ", "~", "!", "#", "]", "[", "^"]
+        for length in 0..<40 {
+            for _ in 0..<20 {
+                samples.append((0..<length).map { _ in pieces.randomElement(using: &generator)! }.joined())
+            }
+        }
+        for position in 0..<17 {
+            for special in ["\"", "\\", "\u{0}", "\u{1f}"] {
+                samples.append(String(repeating: "x", count: position) + special + String(repeating: "y", count: 16 - position))
+            }
+        }
         for sample in samples {
             var output = JSONOutput()
             output.string(sample)
