@@ -21,12 +21,15 @@ enum FHIRJSON: Sendable, ExpressibleByStringLiteral, ExpressibleByArrayLiteral, 
     init(booleanLiteral value: Bool) { self = .boolean(value) }
 }
 
-/// A JSON object's members in the order they were set; ``FHIRJSONWriter`` orders them.
+/// A JSON object's members, kept in the order FHIR readers expect: `resourceType` first,
+/// then `id`, then the other members by name. Deterministic, so the same referral always
+/// gives the same bytes.
 struct FHIRObject: Sendable, ExpressibleByDictionaryLiteral {
     fileprivate private(set) var members: [(name: String, value: FHIRJSON)]
 
     init(_ members: [(String, FHIRJSON)]) {
         self.members = members.map { (name: $0.0, value: $0.1) }
+        self.members.sort { Self.precedes($0.name, $1.name) }
     }
 
     init(dictionaryLiteral elements: (String, FHIRJSON)...) { self.init(elements) }
@@ -37,20 +40,27 @@ struct FHIRObject: Sendable, ExpressibleByDictionaryLiteral {
     subscript(name: String) -> FHIRJSON? {
         get { members.first { $0.name == name }?.value }
         set {
-            let index = members.firstIndex { $0.name == name }
-            switch (index, newValue) {
-            case let (index?, value?): members[index].value = value
-            case let (index?, nil): members.remove(at: index)
-            case let (nil, value?): members.append((name, value))
-            case (nil, nil): break
+            let index = members.firstIndex { !Self.precedes($0.name, name) } ?? members.endIndex
+            let present = index < members.endIndex && members[index].name == name
+            switch (present, newValue) {
+            case let (true, value?): members[index].value = value
+            case (true, nil): members.remove(at: index)
+            case let (false, value?): members.insert((name, value), at: index)
+            case (false, nil): break
             }
         }
     }
+
+    /// `resourceType`, then `id`, then the rest by name.
+    static func precedes(_ left: String, _ right: String) -> Bool {
+        func rank(_ name: String) -> Int { name == "resourceType" ? 0 : name == "id" ? 1 : 2 }
+        let (leftRank, rightRank) = (rank(left), rank(right))
+        return leftRank != rightRank ? leftRank < rightRank : left < right
+    }
 }
 
-/// Writes JSON the way FHIR readers expect it: `resourceType` first, then `id`, then the other
-/// members in name order, indented by two spaces. Deterministic, so the same referral always
-/// gives the same bytes.
+/// Writes JSON the way FHIR readers expect it: members in ``FHIRObject``'s order, indented by
+/// two spaces.
 enum FHIRJSONWriter {
     static func write(_ object: FHIRObject) -> [UInt8] {
         var output: [UInt8] = []
@@ -78,7 +88,7 @@ enum FHIRJSONWriter {
     private static func write(_ object: FHIRObject, indent: Int, into output: inout [UInt8]) {
         guard !object.isEmpty else { output.append(contentsOf: "{}".utf8); return }
         output.append(UInt8(ascii: "{"))
-        for (index, member) in ordered(object.members).enumerated() {
+        for (index, member) in object.members.enumerated() {
             if index > 0 { output.append(UInt8(ascii: ",")) }
             newline(indent + 2, into: &output)
             JSONOutput.appendString(member.name, to: &output)
@@ -99,11 +109,5 @@ enum FHIRJSONWriter {
         }
         newline(indent, into: &output)
         output.append(UInt8(ascii: "]"))
-    }
-
-    /// `resourceType`, then `id`, then the rest by name.
-    private static func ordered(_ members: [(name: String, value: FHIRJSON)]) -> [(name: String, value: FHIRJSON)] {
-        func rank(_ name: String) -> Int { name == "resourceType" ? 0 : name == "id" ? 1 : 2 }
-        return members.sorted { rank($0.name) != rank($1.name) ? rank($0.name) < rank($1.name) : $0.name < $1.name }
     }
 }
