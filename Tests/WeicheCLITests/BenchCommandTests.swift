@@ -18,7 +18,7 @@ struct BenchCommandTests {
         #expect(result.status == 0, "\(result.output)")
         let json = try #require(result.output.range(of: "{\n").map { String(result.output[$0.lowerBound...]) })
         struct Output: Decodable {
-            struct Phase: Decodable { var name: String; var referrals: Int; var perSecond: Double }
+            struct Phase: Decodable { var name: String; var referrals: Int; var perSecond: Double; var gatewayCPUMicrosecondsPerReferral: Double }
             var phases: [Phase]
             var referenceUnbatched: Double?
             var referenceBatched: Double?
@@ -29,6 +29,9 @@ struct BenchCommandTests {
         let output = try JSONDecoder().decode(Output.self, from: Data(json.utf8))
         #expect(Set(output.phases.map(\.name)).isSuperset(of: ["ingest (sink)", "delivery (sink)", "end to end (sink)", "end to end (directory, fsync)"]))
         #expect(output.phases.allSatisfy { $0.perSecond > 0 })
+        // Each phase's own CPU per referral: something, and less than its whole wall time on two cores.
+        #expect(output.phases.allSatisfy { $0.gatewayCPUMicrosecondsPerReferral > 0 })
+        #expect(output.phases.allSatisfy { $0.gatewayCPUMicrosecondsPerReferral < 1_000_000 / $0.perSecond * Double(ProcessInfo.processInfo.activeProcessorCount) + 1 })
         #expect((output.referenceBatched ?? 0) > 0 && (output.referenceUnbatched ?? 0) > 0)
         #expect(output.endToEndOverBatchedReference != nil && output.historyOverEmpty != nil)
         #expect(output.peakResidentMegabytes > 0)

@@ -100,6 +100,9 @@ struct BenchCommand: Command {
             var referrals: Int
             var seconds: Double
             var perSecond: Double
+            /// CPU time (user and system) this process spent in the phase per referral: the
+            /// gateway's own cost, with the benchmark's making of referrals and its sink.
+            var gatewayCPUMicrosecondsPerReferral: Double
         }
         struct Latency: Encodable {
             var offeredPerSecond: Int
@@ -143,9 +146,17 @@ struct BenchCommand: Command {
         let phases = BenchPhases(batch: batch, workers: workers) { line in context.progress(line + "         ") }
         var result = Result(historyRows: history, backlog: backlog, batch: batch, workers: workers)
         func note(_ line: String) { context.note((context.showsProgress ? "\r" : "") + line) }
+        var phaseCPU = ProcessCPU.now()
+        /// Starts a phase's CPU count (phases that prepare data first start it after that).
+        func start() { phaseCPU = ProcessCPU.now() }
         func record(_ name: String, _ count: Int, _ time: Duration) {
-            result.phases.append(.init(name: name, referrals: count, seconds: time.seconds, perSecond: Double(count) / max(time.seconds, 0.000_001)))
-            note("\(name): \(count) in \(String(format: "%.2f", time.seconds)) s = \(Int(Double(count) / max(time.seconds, 0.000_001)))/s")
+            let cpu = (ProcessCPU.now() - phaseCPU).seconds * 1_000_000 / Double(max(count, 1))
+            result.phases.append(.init(
+                name: name, referrals: count, seconds: time.seconds, perSecond: Double(count) / max(time.seconds, 0.000_001),
+                gatewayCPUMicrosecondsPerReferral: cpu))
+            note("\(name): \(count) in \(String(format: "%.2f", time.seconds)) s = \(Int(Double(count) / max(time.seconds, 0.000_001)))/s, "
+                 + "gateway CPU \(Int(cpu)) µs per referral")
+            start()
         }
 
         // Throughput with the sink: ingest alone, then delivery alone.
@@ -154,11 +165,13 @@ struct BenchCommand: Command {
             let sink = BenchSink()
             let gateway = try database.gateway(sink: sink, directory: nil, worker: "bench")
             await database.settle()
+            start()
             record("ingest (sink)", referrals, try await phases.ingest(gateway, count: referrals, run: "a"))
             await database.settle()
+            start()
             record("delivery (sink)", referrals, try await phases.deliver(gateway, until: { sink.count >= referrals }))
         }
-        let empty = try await endToEnd(base, phases, count: referrals, history: 0)
+        let empty = try await endToEnd(base, phases, count: referrals, history: 0, started: start)
         record("end to end (sink)", referrals, empty)
 
         let onDisk = directoryReferrals ?? max(referrals / 10, 1)
@@ -169,6 +182,7 @@ struct BenchCommand: Command {
                 let gateway = try database.gateway(sink: BenchSink(), directory: directory, worker: "bench")
                 let store = database.pool
                 await database.settle()
+                start()
                 let started = ContinuousClock.now
                 _ = try await phases.ingest(gateway, count: onDisk, run: "d", delivering: true)
                 // What the submitters could not deliver themselves (nothing, unless a write failed).
@@ -181,7 +195,7 @@ struct BenchCommand: Command {
 
         if history > 0 {
             note("growth: \(history) delivered referrals of history…")
-            let grown = try await endToEnd(base, phases, count: referrals, history: history)
+            let grown = try await endToEnd(base, phases, count: referrals, history: history, started: start)
             record("end to end (sink), \(history) in history", referrals, grown)
             result.historyOverEmpty = empty.seconds / max(grown.seconds, 0.000_001)
         }
@@ -196,6 +210,7 @@ struct BenchCommand: Command {
                 let gateway = try database.gateway(sink: sink, directory: nil, worker: "bench")
                 _ = try await phases.ingest(gateway, count: backlog, run: "b")
                 await database.settle()
+                start()
                 let target = min(referrals, backlog)
                 record("delivery with \(backlog) waiting", target, try await phases.deliver(gateway, until: { sink.count >= target }))
             }
@@ -229,10 +244,11 @@ struct BenchCommand: Command {
     }
 
     func print(_ result: Result, _ context: CommandContext) {
-        context.print("PHASE".padded(to: 48) + "REFERRALS".padded(to: 11) + "SECONDS".padded(to: 10) + "REFERRALS/S")
+        context.print("PHASE".padded(to: 48) + "REFERRALS".padded(to: 11) + "SECONDS".padded(to: 10) + "REFERRALS/S".padded(to: 13)
+            + "GATEWAY CPU µs/REFERRAL")
         for phase in result.phases {
             context.print(phase.name.padded(to: 48) + String(phase.referrals).padded(to: 11) + String(format: "%.2f", phase.seconds).padded(to: 10)
-                + String(Int(phase.perSecond)))
+                + String(Int(phase.perSecond)).padded(to: 13) + String(Int(phase.gatewayCPUMicrosecondsPerReferral)))
         }
         if let unbatched = result.referenceUnbatched { context.print("reference: pgbench, same SQL, unbatched".padded(to: 69) + String(Int(unbatched))) }
         if let batched = result.referenceBatched { context.print("reference: pgbench, same SQL, batches of \(result.batch)".padded(to: 69) + String(Int(batched))) }
@@ -273,16 +289,20 @@ struct BenchCommand: Command {
 
     /// Ingest and delivery at once, with `history` delivered referrals already in the tables:
     /// each submitter delivers what its submit claimed, as `weiche serve` does with what it reads.
-    func endToEnd(_ base: PostgresConfiguration, _ phases: BenchPhases, count: Int, history: Int) async throws -> Duration {
+    /// `started` is called when the measured part begins, after the history is written.
+    func endToEnd(
+        _ base: PostgresConfiguration, _ phases: BenchPhases, count: Int, history: Int, started: () -> Void
+    ) async throws -> Duration {
         try await withDatabase(base) { database in
             if history > 0 { try await Self.fillHistory(database.pool, count: history, progress: phases.progress) }
             await database.settle()
+            started()
             let sink = BenchSink()
             let gateway = try database.gateway(sink: sink, directory: nil, worker: "bench")
-            let started = ContinuousClock.now
+            let begin = ContinuousClock.now
             _ = try await phases.ingest(gateway, count: count, run: "e", delivering: true)
             _ = try await phases.deliver(gateway, until: { sink.count >= count })
-            return ContinuousClock.now - started
+            return ContinuousClock.now - begin
         }
     }
 
@@ -370,5 +390,15 @@ struct BenchCommand: Command {
                 offeredPerSecond: rate, committedPerSecond: Double(total) / max(offered.seconds, 0.000_001), seconds: duration, referrals: latencies.count, p50Milliseconds: percentile(0.5),
                 p99Milliseconds: percentile(0.99), p999Milliseconds: percentile(0.999), maxMilliseconds: latencies.last!)
         }
+    }
+}
+
+/// The CPU time (user and system) this process has used so far.
+enum ProcessCPU {
+    static func now() -> Duration {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func duration(_ time: timeval) -> Duration { .seconds(Int64(time.tv_sec)) + .microseconds(Int64(time.tv_usec)) }
+        return duration(usage.ru_utime) + duration(usage.ru_stime)
     }
 }
