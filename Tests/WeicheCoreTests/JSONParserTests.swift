@@ -105,6 +105,18 @@ struct JSONParserTests {
         }
     }
 
+    /// Strings are scanned eight bytes at a time: a raw control character, an unclosed string
+    /// or an escape is found at every position of a word.
+    @Test func findsWhatEndsOrBreaksAStringAtEveryPosition() throws {
+        for position in 0..<17 {
+            let before = String(repeating: "a", count: position), after = String(repeating: "b", count: 16 - position)
+            #expect(throws: JSONParseError.self) { try JSONValue(parsing: Array("\"\(before)\u{1}\(after)\"".utf8)) }
+            #expect(throws: JSONParseError.self) { try JSONValue(parsing: Array("\"\(before)".utf8)) }
+            #expect(try JSONValue(parsing: Array("\"\(before)\\n\(after)\"".utf8)) == .string(before + "\n" + after))
+            #expect(try JSONValue(parsing: Array("[\"\(before)\",\"\(after)\"]".utf8)) == .array([.string(before), .string(after)]))
+        }
+    }
+
     @Test func writesUUIDsAsUUIDStringDoes() {
         for _ in 0..<1_000 {
             let id = UUID()

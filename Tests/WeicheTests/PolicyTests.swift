@@ -83,7 +83,7 @@ struct PolicyTests {
         #expect(!refusal.reason.contains("Muster"), "no personal data in reasons")
     }
 
-    @Test(arguments: [nil, "", "   "])
+    @Test(arguments: [nil, "", "   ", "\t\u{A0}", "\n"])
     func missingConsentIsRefused(_ consent: String?) {
         let decisions = policy.evaluate(referral(
             "gesundheit.begutachtung-auftrag", from: "massarbeit", to: ["gesundheitsamt"], consent: consent, fields: healthFields))

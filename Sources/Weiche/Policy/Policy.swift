@@ -63,8 +63,7 @@ public struct Policy: Sendable {
                 recipient: recipient, code: .noRoute,
                 reason: "no route allows \(referral.type) from \(referral.sender) to \(recipient)"))
         }
-        let consent = referral.consentReference?.trimmingCharacters(in: .whitespaces) ?? ""
-        if route.consentRequired && consent.isEmpty {
+        if route.consentRequired && (referral.consentReference ?? "").isBlank {
             return .refused(Refusal(
                 recipient: recipient, code: .consentMissing,
                 reason: "the route for \(referral.type) from \(referral.sender) to \(recipient) needs a consent reference, and the referral has none"))

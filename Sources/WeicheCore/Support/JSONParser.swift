@@ -140,6 +140,13 @@ struct JSONByteParser {
         position += 1
         let start = position
         while position < bytes.count {
+            // Eight bytes at a time while none of them ends the string, escapes or is a control character.
+            if bytes.count - position >= 8,
+                !JSONOutput.holdsByteToEscape(UnsafeRawBufferPointer(bytes).loadUnaligned(fromByteOffset: position, as: UInt64.self))
+            {
+                position += 8
+                continue
+            }
             switch bytes[position] {
             case UInt8(ascii: "\""):
                 let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
