@@ -2,7 +2,7 @@ import Foundation
 import WeicheCore
 
 extension FHIRAdapter {
-    typealias Object = [String: JSONValue]
+    typealias Object = JSONObject
 
     /// Reads one FHIR document, collecting problems by FHIR path (`Patient.birthDate`).
     ///

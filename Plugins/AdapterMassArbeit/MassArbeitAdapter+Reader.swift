@@ -16,7 +16,10 @@ extension MassArbeitAdapter {
             "legalBasis", "purpose", "consentRef", "inReplyTo", "notice", "person", "details",
         ]
 
-        mutating func referral(_ object: [String: JSONValue], from agency: AgencyID) -> Referral? {
+        static let caseworkerKeys: Set<String> = ["id", "name", "phone"]
+        static let personKeys: Set<String> = ["familyName", "givenName", "birthDate", "nationality", "address", "phone"]
+
+        mutating func referral(_ object: JSONObject, from agency: AgencyID) -> Referral? {
             for key in object.keys.filter({ !Self.referralKeys.contains($0) }).sorted() { problem(key, "unknown field") }
             let messageID = string(object, "messageId", required: true)
             if let messageID, UUID(uuidString: messageID) == nil { problem("messageId", "must be a UUID") }
@@ -35,9 +38,9 @@ extension MassArbeitAdapter {
             let weicheID = string(object, "weicheMessageId", required: false).flatMap(UUID.init(uuidString:))
             var values: [String: FieldValue] = [:]
             if let caseNumber = string(object, "caseNumber", required: false) { values["caseNumber"] = .text(caseNumber) }
-            nested(object["caseworker"], prefix: "caseworker", keys: ["id", "name", "phone"], into: &values)
+            nested(object["caseworker"], prefix: "caseworker", keys: Self.caseworkerKeys, into: &values)
             if object["person"] == nil { problem("person", "is missing") }
-            nested(object["person"], prefix: "person", keys: ["familyName", "givenName", "birthDate", "nationality", "address", "phone"], into: &values)
+            nested(object["person"], prefix: "person", keys: Self.personKeys, into: &values)
             guard let messageID, let createdAt, let type, let recipients, let legalBasis, let purpose,
                 let spec = ReferralCatalogue.spec(for: type)
             else { return nil }
@@ -54,7 +57,7 @@ extension MassArbeitAdapter {
                 legalBasis: legalBasis, purpose: purpose, consentReference: consent, inReplyTo: inReplyTo, notice: notice, fields: fields)
         }
 
-        mutating func receipt(_ object: [String: JSONValue], from agency: AgencyID) -> Receipt? {
+        mutating func receipt(_ object: JSONObject, from agency: AgencyID) -> Receipt? {
             let allowed: Set<String> = ["schema", "reference", "referralMessageId", "messageId", "from", "outcome", "code", "reason", "issuedAt"]
             for key in object.keys.sorted() where !allowed.contains(key) { problem(key, "unknown field") }
             let reference = string(object, "reference", required: true)
@@ -78,7 +81,7 @@ extension MassArbeitAdapter {
 
         // MARK: - Values
 
-        mutating func string(_ object: [String: JSONValue], _ key: String, required: Bool) -> String? {
+        mutating func string(_ object: JSONObject, _ key: String, required: Bool) -> String? {
             switch object[key] {
             case .string(let text)? where !text.isBlank: return text
             case .string?: problem(key, "must not be empty")
@@ -91,7 +94,7 @@ extension MassArbeitAdapter {
         static let plain = Date.ISO8601FormatStyle()
         static let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
-        mutating func timestamp(_ object: [String: JSONValue], _ key: String) -> Date? {
+        mutating func timestamp(_ object: JSONObject, _ key: String) -> Date? {
             guard let text = string(object, key, required: true) else { return nil }
             guard text.utf8.count <= 40, let date = (try? Self.fractional.parse(text)) ?? (try? Self.plain.parse(text)) else {
                 problem(key, "must be an ISO 8601 time with an offset, e.g. 2026-01-05T09:00:00+01:00")

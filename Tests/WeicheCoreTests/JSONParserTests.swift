@@ -117,6 +117,31 @@ struct JSONParserTests {
         }
     }
 
+    /// Objects keep their members in document order, compare as JSON objects do (in any
+    /// order), and refuse a repeated name however many members come before it.
+    @Test func objectsKeepDocumentOrderAndRefuseRepeatedNamesAtAnySize() throws {
+        let parsed = try JSONValue(parsing: Array(#"{"z": 1, "a": [true], "m": {"y": null, "b": "x"}}"#.utf8))
+        guard case .object(let object) = parsed else {
+            Issue.record("\(parsed)")
+            return
+        }
+        #expect(object.keys == ["z", "a", "m"])
+        #expect(object.map(\.key) == ["z", "a", "m"])
+        #expect(object["a"] == .array([.bool(true)]) && object["missing"] == nil)
+        #expect(parsed == (try JSONValue(parsing: Array(#"{"m": {"b": "x", "y": null}, "a": [true], "z": 1}"#.utf8))))
+        #expect(parsed != (try JSONValue(parsing: Array(#"{"m": {"b": "x", "y": null}, "a": [true], "z": 2}"#.utf8))))
+        #expect(JSONObject() != ["a": .null])
+        for size in [1, 15, 16, 17, 100, 5_000] {
+            let members = (0..<size).map { "\"k\($0)\": \($0)" }
+            let unique = try JSONValue(parsing: Array("{\(members.joined(separator: ","))}".utf8))
+            if case .object(let object) = unique { #expect(object.count == size && object["k\(size - 1)"] == .number(Double(size - 1))) }
+            for repeated in Set([0, size / 2, size - 1]) {
+                let text = "{\(members.joined(separator: ",")), \"k\(repeated)\": true}"
+                #expect(throws: JSONParseError.self, "size \(size), k\(repeated) again") { try JSONValue(parsing: Array(text.utf8)) }
+            }
+        }
+    }
+
     @Test func writesUUIDsAsUUIDStringDoes() {
         for _ in 0..<1_000 {
             let id = UUID()

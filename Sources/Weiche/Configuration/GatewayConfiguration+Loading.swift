@@ -203,7 +203,7 @@ private struct ConfigurationReader {
 
     // MARK: - Values
 
-    mutating func object(_ value: JSONValue?, at path: String, allowed: Set<String>) -> [String: JSONValue]? {
+    mutating func object(_ value: JSONValue?, at path: String, allowed: Set<String>) -> JSONObject? {
         guard case .object(let fields)? = value else {
             problem(path, value.map { "must be an object, not \($0.typeName)" } ?? "is missing")
             return nil

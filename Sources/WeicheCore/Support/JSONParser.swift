@@ -84,7 +84,10 @@ struct JSONByteParser {
     private mutating func object(depth: Int) throws(JSONParseError) -> JSONValue {
         guard depth <= maximumDepth else { throw failure("nested deeper than \(maximumDepth) levels") }
         position += 1
-        var members: [String: JSONValue] = [:]
+        var members = JSONObject()
+        // Names seen, to refuse a name twice: searched in the list while objects are small,
+        // hashed once they are large, so that hostile objects cannot make this quadratic.
+        var names: Set<String>?
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
             position += 1
@@ -100,9 +103,12 @@ struct JSONByteParser {
             position += 1
             skipWhitespace()
             let member = try value(depth: depth)
-            guard members.updateValue(member, forKey: name) == nil else {
+            if names == nil, members.count >= 16 { names = Set(members.keys) }
+            let repeated = names != nil ? !names!.insert(name).inserted : members[name] != nil
+            guard !repeated else {
                 throw JSONParseError(offset: nameOffset, reason: "a member name appears twice in one object")
             }
+            members.append(name, member)
             skipWhitespace()
             guard position < bytes.count else { throw failure("the document ends inside an object") }
             switch bytes[position] {

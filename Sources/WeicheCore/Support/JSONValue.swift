@@ -7,7 +7,7 @@ public enum JSONValue: Decodable, Equatable, Sendable {
     case number(Double)
     case string(String)
     case array([JSONValue])
-    case object([String: JSONValue])
+    case object(JSONObject)
 
     public init(from decoder: any Decoder) throws {
         if var array = try? decoder.unkeyedContainer() {
@@ -17,8 +17,8 @@ public enum JSONValue: Decodable, Equatable, Sendable {
             return
         }
         if let object = try? decoder.container(keyedBy: AnyKey.self) {
-            var members: [String: JSONValue] = [:]
-            for key in object.allKeys { members[key.stringValue] = try object.decode(JSONValue.self, forKey: key) }
+            var members = JSONObject()
+            for key in object.allKeys { members.append(key.stringValue, try object.decode(JSONValue.self, forKey: key)) }
             self = .object(members)
             return
         }
@@ -51,5 +51,41 @@ public enum JSONValue: Decodable, Equatable, Sendable {
         var intValue: Int? { nil }
         init(stringValue: String) { self.stringValue = stringValue }
         init?(intValue: Int) { nil }
+    }
+}
+
+/// A JSON object's members in document order. Objects in referrals are small (a few to a few
+/// dozen members), so a list searched by name is cheaper to build, read and free than a
+/// dictionary, which hashed every name (Docs/Performance.md). It reads like one:
+/// `object["name"]`, `keys`, `count`, and iteration as `(key, value)`, in document order.
+public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
+    public typealias Element = (key: String, value: JSONValue)
+    private var members: [Element] = []
+
+    public init() {}
+
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        for (key, value) in elements where self[key] == nil { append(key, value) }
+    }
+
+    /// Adds a member; the caller makes sure the name is not there yet (the parser refuses
+    /// duplicates, see ``JSONValue/init(parsing:maximumDepth:)``).
+    mutating func append(_ key: String, _ value: JSONValue) {
+        members.append((key, value))
+    }
+
+    public subscript(key: String) -> JSONValue? {
+        members.first { $0.key == key }?.value
+    }
+
+    public var count: Int { members.count }
+    public var isEmpty: Bool { members.isEmpty }
+    public var first: Element? { members.first }
+    public var keys: [String] { members.map(\.key) }
+    public func makeIterator() -> IndexingIterator<[Element]> { members.makeIterator() }
+
+    /// Equal when they have the same names with equal values, in any order (as JSON objects are).
+    public static func == (left: JSONObject, right: JSONObject) -> Bool {
+        left.count == right.count && left.members.allSatisfy { right[$0.key] == $0.value }
     }
 }
