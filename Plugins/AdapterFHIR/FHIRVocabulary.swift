@@ -53,8 +53,7 @@ enum FHIRVocabulary {
     /// precise enough for a message time.
     static func parseInstant(_ text: String) -> Date? {
         guard text.utf8.count <= 40 else { return nil }
-        return (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
-            ?? (try? Date.ISO8601FormatStyle().parse(text))
+        return ISO8601Time.parse(text)
     }
 }
 

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import WeicheCore
+@testable import WeicheCore
 
 @Suite("Text helpers")
 struct TextTests {
@@ -28,5 +28,48 @@ struct TextTests {
         for id in fixed + (0..<1000).map({ _ in UUID() }) {
             #expect(id.lowercasedString == id.uuidString.lowercased())
         }
+    }
+}
+
+@Suite("ISO 8601 times: the same dates as Foundation's styles")
+struct ISO8601TimeTests {
+    static func foundation(_ text: String) -> Date? {
+        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
+    }
+
+    @Test func readsWhatFoundationReadsAsFoundationReadsIt() {
+        var generator = SystemRandomNumberGenerator()
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        var fast = 0
+        for _ in 0..<20_000 {
+            let year = Int.random(in: 1583...9999, using: &generator), month = Int.random(in: 1...12, using: &generator)
+            let day = Int.random(in: 1...31, using: &generator)
+            var text = "\(year)-\(two(month))-\(two(day))T\(two(Int.random(in: 0...23, using: &generator))):"
+                + "\(two(Int.random(in: 0...59, using: &generator))):\(two(Int.random(in: 0...59, using: &generator)))"
+            let digits = Int.random(in: 0...9, using: &generator)
+            if digits > 0 { text += "." + String((0..<digits).map { _ in "0123456789".randomElement(using: &generator)! }) }
+            switch Int.random(in: 0..<3, using: &generator) {
+            case 0: text += "Z"
+            default:
+                let minutes = Int.random(in: 0...(14 * 60), using: &generator)
+                text += (Bool.random(using: &generator) ? "+" : "-") + two(minutes / 60) + ":" + two(minutes % 60)
+            }
+            let ours = ISO8601Time.fastParse(text)
+            if ours != nil { fast += 1 }
+            #expect(ours == nil || ours == Self.foundation(text), "\(text)")
+            #expect(ISO8601Time.parse(text) == Self.foundation(text), "\(text)")
+        }
+        #expect(fast > 15_000, "the usual form is read without Foundation")
+    }
+
+    @Test(arguments: [
+        "2026-01-05T09:00:00.250+01:00", "2026-01-05T09:00:00Z", "2024-02-29T23:59:59.999999999-14:00",
+        "2026-02-30T09:00:00Z", "2026-01-05T24:00:00Z", "2026-01-05T09:00:60Z", "2026-01-05t09:00:00Z", "2026-01-05T09:00:00+0100",
+        "2026-01-05T09:00:00+23:59", "2026-01-05T09:00:00+14:01", "1582-10-10T00:00:00Z", "0001-01-01T00:00:00Z",
+        "2026-01-05T09:00:00.Z", "2026-01-05 09:00:00Z", "2026-01-05T09:00:00.123z", "2026-01-05T09:00:00.1234567890Z",
+        "2026-01-05T09:00:00", "2026-01-05", "", "２０２６-01-05T09:00:00Z", "2026-01-05T09:00:00+01:00 ",
+    ])
+    func agreesWithFoundationOnTheUnusual(_ text: String) {
+        #expect(ISO8601Time.parse(text) == Self.foundation(text))
     }
 }

@@ -173,9 +173,7 @@ public enum ReferralCatalogue {
             }
         }
         guard (1000...9999).contains(year), (1...12).contains(month) else { return false }
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
-        return (1...days).contains(day)
+        return (1...ISO8601Time.daysIn(month, of: year)).contains(day)
     }
 }
 

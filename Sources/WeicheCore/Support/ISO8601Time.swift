@@ -1,0 +1,80 @@
+import Foundation
+
+/// Reads ISO 8601 times with an offset (`2026-01-05T09:00:00.250+01:00`) as Foundation's
+/// `Date.ISO8601FormatStyle` does, with or without fractional seconds, and gives the same
+/// `Date`. The usual form — a Gregorian date from 1583 on, a valid time, 0 to 9 fraction
+/// digits, `Z` or an offset up to 14 hours — is read by arithmetic; everything else (and
+/// everything Foundation is lenient about, such as 30 February or 24:00) goes to Foundation.
+/// Parsing through Foundation was a tenth of the MaßArbeit reader's time.
+public enum ISO8601Time {
+    private static let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    private static let plain = Date.ISO8601FormatStyle()
+
+    /// The time `text` names, or nil if Foundation's ISO 8601 styles read nothing there.
+    public static func parse(_ text: String) -> Date? {
+        if let date = fastParse(text) { return date }
+        return (try? fractional.parse(text)) ?? (try? plain.parse(text))
+    }
+
+    static func fastParse(_ text: String) -> Date? {
+        var text = text
+        return text.withUTF8 { bytes -> Date? in
+            guard bytes.count >= 20, bytes.count <= 35 else { return nil }
+            func number(_ offset: Int, _ width: Int) -> Int? {
+                var value = 0
+                for index in offset..<(offset + width) {
+                    let digit = bytes[index] &- UInt8(ascii: "0")
+                    guard digit < 10 else { return nil }
+                    value = value * 10 + Int(digit)
+                }
+                return value
+            }
+            guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"),
+                bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+                let year = number(0, 4), year >= 1583, let month = number(5, 2), (1...12).contains(month),
+                let day = number(8, 2), day >= 1, day <= daysIn(month, of: year),
+                let hour = number(11, 2), hour < 24, let minute = number(14, 2), minute < 60,
+                let second = number(17, 2), second < 60
+            else { return nil }
+            var index = 19
+            var fraction = 0, digits = 0
+            if bytes[index] == UInt8(ascii: ".") {
+                index += 1
+                while index < bytes.count, bytes[index] &- UInt8(ascii: "0") < 10 {
+                    fraction = fraction * 10 + Int(bytes[index] &- UInt8(ascii: "0"))
+                    digits += 1
+                    index += 1
+                }
+                guard (1...9).contains(digits) else { return nil }
+            }
+            var offsetSeconds = 0
+            switch (bytes.count - index, bytes[index]) {
+            case (1, UInt8(ascii: "Z")): break
+            case (6, UInt8(ascii: "+")), (6, UInt8(ascii: "-")):
+                guard bytes[index + 3] == UInt8(ascii: ":"), let hours = number(index + 1, 2), let minutes = number(index + 4, 2),
+                    minutes < 60, hours * 60 + minutes <= 14 * 60
+                else { return nil }
+                offsetSeconds = (hours * 3600 + minutes * 60) * (bytes[index] == UInt8(ascii: "-") ? -1 : 1)
+            default: return nil
+            }
+            let seconds = daysFrom2001(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
+            var scale = 1
+            for _ in 0..<digits { scale *= 10 }
+            return Date(timeIntervalSinceReferenceDate: Double(seconds) + Double(fraction) / Double(scale))
+        }
+    }
+
+    static func daysIn(_ month: Int, of year: Int) -> Int {
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+    }
+
+    /// Days from 2001-01-01 (Foundation's reference date) to a Gregorian date.
+    static func daysFrom2001(year: Int, month: Int, day: Int) -> Int {
+        let before = year - 1
+        let daysBeforeYear = before * 365 + before / 4 - before / 100 + before / 400 - 730_485
+        let cumulative = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334][month - 1]
+        let leapDay = month > 2 && daysIn(2, of: year) == 29 ? 1 : 0
+        return daysBeforeYear + cumulative + leapDay + day - 1
+    }
+}
