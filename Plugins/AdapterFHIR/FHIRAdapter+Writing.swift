@@ -77,7 +77,7 @@ extension FHIRAdapter {
             if let reason = text("details.reason") { request["reasonCode"] = [["text": .string(reason)]] }
             if let question = text("details.question") { request["note"] = [["text": .string(question)]] }
             if let urgency = text("details.urgency") { request["priority"] = urgency == "urgent" ? "urgent" : "routine" }
-            if practitioner() != nil { request["requester"] = reference(.practitioner) }
+            if hasPractitioner { request["requester"] = reference(.practitioner) }
             if referral.consentReference != nil { request["supportingInfo"] = [reference(.consent)] }
             return request
         }
@@ -87,7 +87,7 @@ extension FHIRAdapter {
             task["status"] = "completed"
             task["intent"] = "order"
             task["for"] = reference(.patient)
-            if practitioner() != nil { task["owner"] = reference(.practitioner) }
+            if hasPractitioner { task["owner"] = reference(.practitioner) }
             if let diagnoses = text("details.diagnoses") { task["reasonCode"] = ["text": .string(diagnoses)] }
             var outputs: [FHIRJSON] = []
             for field in referral.fields where field.name.hasPrefix("details.") && field.name != "details.diagnoses" {
@@ -148,6 +148,9 @@ extension FHIRAdapter {
             if let phone = text("person.phone") { patient["telecom"] = [["system": "phone", "value": .string(phone)]] }
             return patient
         }
+
+        /// Whether the Bundle has a Practitioner (without building it).
+        var hasPractitioner: Bool { ["caseworker.id", "caseworker.name", "caseworker.phone"].contains { text($0) != nil } }
 
         func practitioner() -> FHIRObject? {
             var practitioner: FHIRObject = [:]
