@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import WeicheCore
+@testable import WeicheCore
 
 @Suite("The referral type catalogue")
 struct ReferralCatalogueTests {
@@ -70,6 +70,36 @@ struct ReferralCatalogueTests {
         ])
         #expect(ReferralCatalogue.problems(in: choice).map(\.description) == ["field details.workPermitted: must be one of: yes, no, with-conditions"])
         #expect(ReferralCatalogue.problems(in: referral("unknown.type", [])).map(\.description) == ["field type: unknown referral type 'unknown.type'"])
+    }
+
+    /// The check walks the catalogue once for fields in catalogue order and compares names
+    /// otherwise; both give the same problems in the same order, whatever the fields are.
+    @Test func theCatalogueOrderCheckAgreesWithTheGeneralOne() {
+        var generator = SystemRandomNumberGenerator()
+        var walked = 0
+        for _ in 0..<3_000 {
+            let spec = ReferralCatalogue.types.randomElement(using: &generator)!
+            var fields = spec.fields.filter { _ in Int.random(in: 0..<4, using: &generator) > 0 }.map { known -> ReferralField in
+                let value: FieldValue = [.text(""), .text("ja"), .text("yes"), .integer(3), .boolean(true), .day("2026-02-30"), .day("2026-02-28"),
+                                         .list([.integer(1)]), .list([.text("x")])].randomElement(using: &generator)!
+                let category = Int.random(in: 0..<8, using: &generator) == 0 ? DataCategory.allCases.randomElement(using: &generator)! : known.category
+                return ReferralField(known.name, category, value)
+            }
+            switch Int.random(in: 0..<6, using: &generator) {
+            case 0: fields.shuffle(using: &generator)
+            case 1: if let some = fields.randomElement(using: &generator) { fields.append(some) }
+            case 2: fields.insert(ReferralField("details.unknown", .case, .text("x")), at: Int.random(in: 0...fields.count, using: &generator))
+            default: break
+            }
+            let referral = referral(spec.type.rawValue, fields)
+            let general = ReferralCatalogue.problemsByName(referral, spec).map(\.description)
+            #expect(ReferralCatalogue.problems(in: referral).map(\.description) == general, "\(fields.map(\.name))")
+            if let ordered = ReferralCatalogue.problemsInCatalogueOrder(referral, spec) {
+                walked += 1
+                #expect(ordered.map(\.description) == general)
+            }
+        }
+        #expect(walked > 1_000, "most referrals take the catalogue-order path")
     }
 
     @Test(arguments: [("2024-02-29", true), ("2023-02-29", false), ("1900-02-29", false), ("2000-02-29", true), ("2026-12-31", true),

@@ -48,10 +48,17 @@ public enum ReferralCatalogue {
         public var type: ReferralType
         /// The type this one answers, if it is an answer.
         public var answers: ReferralType?
-        public var details: [Field]
+        public let details: [Field]
+        /// Every field a referral of this type may carry: the subject's, then the details.
+        /// Stored, not computed: it is read for every field of every referral.
+        public let fields: [Field]
 
-        /// Every field a referral of this type may carry.
-        public var fields: [Field] { ReferralCatalogue.subjectFields + details }
+        public init(type: ReferralType, answers: ReferralType?, details: [Field]) {
+            self.type = type
+            self.answers = answers
+            self.details = details
+            self.fields = ReferralCatalogue.subjectFields + details
+        }
     }
 
     /// Who the referral is about, and the sender's case: the same for every type.
@@ -131,6 +138,11 @@ public enum ReferralCatalogue {
         guard let spec = spec(for: referral.type) else {
             return [Rejection(field: "type", reason: "unknown referral type '\(referral.type)'")]
         }
+        return problemsInCatalogueOrder(referral, spec) ?? problemsByName(referral, spec)
+    }
+
+    /// The general check: any order, any names.
+    static func problemsByName(_ referral: Referral, _ spec: TypeSpec) -> [Rejection] {
         var problems: [Rejection] = []
         var seen: Set<String> = []
         for field in referral.fields {
@@ -142,15 +154,41 @@ public enum ReferralCatalogue {
                 problems.append(Rejection(field: field.name, reason: "not a field of \(referral.type)"))
                 continue
             }
-            if known.category != field.category {
-                problems.append(Rejection(field: field.name, reason: "belongs to category \(known.category.rawValue), not \(field.category.rawValue)"))
-            }
-            if let problem = known.problem(with: field.value) {
-                problems.append(Rejection(field: field.name, reason: problem))
-            }
+            problems += Self.problems(of: field, as: known)
         }
         for required in spec.fields where required.required && !seen.contains(required.name) {
             problems.append(Rejection(field: required.name, reason: "is required for \(referral.type)"))
+        }
+        return problems
+    }
+
+    /// The same answer as the general check for the usual referral, whose fields are all known
+    /// and in catalogue order (as the adapters build them), so that none can appear twice;
+    /// nil for any other referral. It walks the catalogue once instead of hashing every name.
+    static func problemsInCatalogueOrder(_ referral: Referral, _ spec: TypeSpec) -> [Rejection]? {
+        var problems: [Rejection] = []
+        var present = [Bool](repeating: false, count: spec.fields.count)
+        var next = 0
+        for field in referral.fields {
+            guard let index = spec.fields[next...].firstIndex(where: { $0.name == field.name }) else { return nil }
+            next = index + 1
+            present[index] = true
+            problems += Self.problems(of: field, as: spec.fields[index])
+        }
+        for (index, required) in spec.fields.enumerated() where required.required && !present[index] {
+            problems.append(Rejection(field: required.name, reason: "is required for \(referral.type)"))
+        }
+        return problems
+    }
+
+    /// A known field's category and value against the catalogue's.
+    private static func problems(of field: ReferralField, as known: Field) -> [Rejection] {
+        var problems: [Rejection] = []
+        if known.category != field.category {
+            problems.append(Rejection(field: field.name, reason: "belongs to category \(known.category.rawValue), not \(field.category.rawValue)"))
+        }
+        if let problem = known.problem(with: field.value) {
+            problems.append(Rejection(field: field.name, reason: problem))
         }
         return problems
     }
