@@ -52,8 +52,7 @@ enum FHIRVocabulary {
     /// A full FHIR dateTime with time and offset; partial dates (`2026`, `2026-01-05`) are not
     /// precise enough for a message time.
     static func parseInstant(_ text: String) -> Date? {
-        guard text.utf8.count <= 40 else { return nil }
-        return ISO8601Time.parse(text)
+        ISO8601Time.parse(text)
     }
 }
 

@@ -72,4 +72,12 @@ struct ISO8601TimeTests {
     func agreesWithFoundationOnTheUnusual(_ text: String) {
         #expect(ISO8601Time.parse(text) == Self.foundation(text))
     }
+
+    /// Texts longer than any time are refused unread, even where Foundation would read them.
+    @Test func refusesTextsLongerThanAnyTime() {
+        let long = "2026-01-05T09:00:00." + String(repeating: "1", count: 20) + "Z"
+        #expect(long.utf8.count > ISO8601Time.maximumLength)
+        #expect(ISO8601Time.parse(long) == nil)
+        #expect(ISO8601Time.parse(String(long.prefix(26)) + "Z") != nil)
+    }
 }

@@ -19,8 +19,8 @@ public enum ReferralJSON {
         return output.bytes
     }
 
-    /// The stored form with `id` (which must be set) and the canonical form without, written
-    /// once: the id is spliced into the canonical bytes where it belongs.
+    /// The stored form with `id` (whatever id the referral has is ignored) and the canonical
+    /// form without one, written once: the id is spliced into the canonical bytes.
     public static func encodeStoredAndCanonical(_ referral: Referral, id: UUID) -> (stored: [UInt8], canonical: [UInt8]) {
         var canonical = JSONOutput(capacity: 2048)
         writeMembersBeforeID(referral, into: &canonical)

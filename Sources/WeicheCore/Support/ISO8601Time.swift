@@ -10,8 +10,13 @@ public enum ISO8601Time {
     private static let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
     private static let plain = Date.ISO8601FormatStyle()
 
-    /// The time `text` names, or nil if Foundation's ISO 8601 styles read nothing there.
+    /// The longest text read as a time; longer ones are refused unread.
+    public static let maximumLength = 40
+
+    /// The time `text` names, or nil if it is longer than ``maximumLength`` bytes or
+    /// Foundation's ISO 8601 styles read nothing there.
     public static func parse(_ text: String) -> Date? {
+        guard text.utf8.count <= maximumLength else { return nil }
         if let date = fastParse(text) { return date }
         return (try? fractional.parse(text)) ?? (try? plain.parse(text))
     }
