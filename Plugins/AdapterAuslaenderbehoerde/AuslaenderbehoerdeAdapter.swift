@@ -67,7 +67,7 @@ public struct AuslaenderbehoerdeAdapter: AgencyAdapter {
         func reject(_ field: String, _ reason: String) -> DecodedItem { .rejected(Rejection(field: field, reason: reason)) }
         guard let head = root.child("nachrichtenkopf") else { return reject("nachrichtenkopf", "is missing") }
         guard let id = head.value("nachrichtenUUID") else { return reject("nachrichtenkopf/nachrichtenUUID", "is missing") }
-        guard UUID(uuidString: id) != nil else { return reject("nachrichtenkopf/nachrichtenUUID", "must be a UUID") }
+        guard UUID(parsing: id) != nil else { return reject("nachrichtenkopf/nachrichtenUUID", "must be a UUID") }
         guard let typeText = head.value("nachrichtentyp") else { return reject("nachrichtenkopf/nachrichtentyp", "is missing") }
         guard let type = ReferralType(typeText), let spec = ReferralCatalogue.spec(for: type), let content = Self.contentElements[typeText] else {
             return reject("nachrichtenkopf/nachrichtentyp", "unknown message type")
@@ -105,7 +105,7 @@ public struct AuslaenderbehoerdeAdapter: AgencyAdapter {
             }
         }
         let referral = Referral(
-            id: head.value("weicheUUID").flatMap(UUID.init(uuidString:)), senderMessageID: id, type: type, sender: agency,
+            id: head.value("weicheUUID").flatMap(UUID.init(parsing:)), senderMessageID: id, type: type, sender: agency,
             recipients: [recipient], createdAt: created, legalBasis: legalBasis, purpose: root.value("zweck") ?? "",
             consentReference: root.value("einwilligung"), inReplyTo: head.value("referenzUUID"), notice: root.value("hinweis"),
             fields: fields)
@@ -186,6 +186,6 @@ public struct AuslaenderbehoerdeAdapter: AgencyAdapter {
     }
 
     static func formatTime(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        ISO8601Time.format(date)
     }
 }

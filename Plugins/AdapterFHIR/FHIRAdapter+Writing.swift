@@ -186,7 +186,7 @@ extension FHIRAdapter {
         }
         // Ids derive from the referral's id (roles apart from the referral's own Bundle's), so a
         // resent receipt has the same bytes.
-        let id = UUID(uuidString: receipt.reference) ?? UUID()
+        let id = UUID(parsing: receipt.reference) ?? UUID()
         var response: FHIRObject = ["identifier": .string(receipt.reference), "code": "ok"]
         if let referral = receipt.referralSenderMessageID {
             response["extension"] = [["url": .string(FHIRVocabulary.referralMessageIDExtension), "valueString": .string(referral)]]

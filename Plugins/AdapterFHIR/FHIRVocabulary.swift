@@ -46,7 +46,7 @@ enum FHIRVocabulary {
 
     /// FHIR `instant` / `dateTime` with milliseconds in UTC, e.g. `2026-01-05T08:00:00.000Z`.
     static func instant(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        ISO8601Time.format(date)
     }
 
     /// A full FHIR dateTime with time and offset; partial dates (`2026`, `2026-01-05`) are not

@@ -149,7 +149,7 @@ public struct JugendamtAdapter: AgencyAdapter {
             fields.append(ReferralField(field.name, field.category, converted))
         }
         let referral = Referral(
-            id: value("WeicheId").flatMap(UUID.init(uuidString:)), senderMessageID: value("Vorgangsnummer")!, type: type, sender: agency,
+            id: value("WeicheId").flatMap(UUID.init(parsing:)), senderMessageID: value("Vorgangsnummer")!, type: type, sender: agency,
             recipients: recipients, createdAt: created, legalBasis: value("Rechtsgrundlage")!, purpose: value("Zweck") ?? "",
             consentReference: value("Einwilligung"), inReplyTo: value("Bezug"), notice: value("Hinweis"), fields: fields)
         if let problem = ReferralCatalogue.problems(in: referral).first {

@@ -22,7 +22,7 @@ extension MassArbeitAdapter {
         mutating func referral(_ object: JSONObject, from agency: AgencyID) -> Referral? {
             for key in object.keys.filter({ !Self.referralKeys.contains($0) }).sorted() { problem(key, "unknown field") }
             let messageID = string(object, "messageId", required: true)
-            if let messageID, UUID(uuidString: messageID) == nil { problem("messageId", "must be a UUID") }
+            if let messageID, UUID(parsing: messageID) == nil { problem("messageId", "must be a UUID") }
             let createdAt = timestamp(object, "createdAt")
             var type: ReferralType?
             if let text = string(object, "type", required: true) {
@@ -35,7 +35,7 @@ extension MassArbeitAdapter {
             let consent = string(object, "consentRef", required: false)
             let inReplyTo = string(object, "inReplyTo", required: false)
             let notice = string(object, "notice", required: false)
-            let weicheID = string(object, "weicheMessageId", required: false).flatMap(UUID.init(uuidString:))
+            let weicheID = string(object, "weicheMessageId", required: false).flatMap(UUID.init(parsing:))
             var values: [String: FieldValue] = [:]
             if let caseNumber = string(object, "caseNumber", required: false) { values["caseNumber"] = .text(caseNumber) }
             nested(object["caseworker"], prefix: "caseworker", keys: Self.caseworkerKeys, into: &values)

@@ -73,14 +73,15 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation, CustomS
 
     /// `name` as a double-quoted SQL identifier.
     public static func quoteIdentifier(_ name: String) -> String {
-        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        "\"" + (name.utf8.contains(UInt8(ascii: "\"")) ? name.replacingOccurrences(of: "\"", with: "\"\"") : name) + "\""
     }
 
     /// `text` as an SQL string constant (an escape string, `E'…'`, so that it reads the same
     /// whatever `standard_conforming_strings` is). For the few statements that cannot take
     /// parameters, such as `SET`.
     public static func quoteLiteral(_ text: String) -> String {
-        "E'" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "''") + "'"
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "'") }) else { return "E'" + text + "'" }
+        return "E'" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "''") + "'"
     }
 }
 

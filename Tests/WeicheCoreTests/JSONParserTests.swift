@@ -49,6 +49,18 @@ struct JSONParserTests {
         #expect(throws: JSONParseError(offset: 10, reason: "a string is not valid UTF-8")) { try JSONValue(parsing: latin1) }
     }
 
+    /// Strings are read eight bytes at a time and only checked as UTF-8 when a byte is not
+    /// ASCII: a stray Latin-1 byte is found, and "ü" read, at every position of a long string.
+    @Test func findsNonASCIIAtEveryPositionOfALongString() throws {
+        for position in 0..<24 {
+            let before = Array(repeating: UInt8(ascii: "a"), count: position), after = Array(repeating: UInt8(ascii: "b"), count: 23 - position)
+            let latin1 = [UInt8(ascii: "\"")] + before + [0xFC] + after + [UInt8(ascii: "\"")]
+            #expect(throws: JSONParseError(offset: 1, reason: "a string is not valid UTF-8")) { try JSONValue(parsing: latin1) }
+            let umlaut = [UInt8(ascii: "\"")] + before + Array("ü".utf8) + after + [UInt8(ascii: "\"")]
+            #expect(try JSONValue(parsing: umlaut) == .string(String(repeating: "a", count: position) + "ü" + String(repeating: "b", count: 23 - position)))
+        }
+    }
+
     @Test func boundsNestingInsteadOfOverflowingTheStack() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(throws: JSONParseError(offset: 64, reason: "nested deeper than 64 levels")) { try JSONValue(parsing: Array(deep.utf8)) }

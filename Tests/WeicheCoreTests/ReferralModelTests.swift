@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import WeicheCore
+@testable import WeicheCore
 
 @Suite("The canonical referral model")
 struct ReferralModelTests {
@@ -41,6 +41,21 @@ struct ReferralModelTests {
         let (kept, minimisation) = sample().minimised(to: Set(DataCategory.allCases))
         #expect(kept == sample())
         #expect(minimisation.isEmpty)
+    }
+
+    /// Every subset of categories keeps exactly the fields of its categories, in their order.
+    @Test func minimisationKeepsExactlyTheAllowedCategories() {
+        let all = DataCategory.allCases
+        #expect(all.map(\.ordinal) == Array(all.indices), "categories are numbered in declaration order, for sorting and masks")
+        #expect(all.count <= 16, "a category mask has 16 bits")
+        var referral = sample()
+        referral.fields = all.flatMap { category in (0..<2).map { ReferralField("\(category.rawValue).\($0)", category, .text("x")) } }
+        for subset in 0..<(1 << all.count) {
+            let allowed = Set(all.indices.filter { subset & (1 << $0) != 0 }.map { all[$0] })
+            let (kept, minimisation) = referral.minimised(to: allowed)
+            #expect(kept.fields == referral.fields.filter { allowed.contains($0.category) })
+            #expect(minimisation.removed.map(\.field) == referral.fields.filter { !allowed.contains($0.category) }.map(\.name))
+        }
     }
 
     @Test func removalRecordsHoldNoValues() throws {

@@ -9,7 +9,7 @@ struct TextTests {
     @Test func isBlankAgreesWithTrimming() {
         let spaces: [Unicode.Scalar] = [" ", "\t", "\n", "\r", "\u{0B}", "\u{0C}", "\u{85}", "\u{A0}", "\u{1680}", "\u{2000}", "\u{2007}",
                                         "\u{200A}", "\u{2028}", "\u{2029}", "\u{202F}", "\u{205F}", "\u{3000}"]
-        let others: [Unicode.Scalar] = ["a", "ß", "\u{200B}", "\u{FEFF}", "0", "\u{0}", "\u{1F600}"]
+        let others: [Unicode.Scalar] = ["a", "ß", "\u{200B}", "\u{FEFF}", "0", "\u{0}", "\u{1C}", "\u{7F}", "\u{1F600}"]
         var generator = SystemRandomNumberGenerator()
         var texts = [""] + (spaces + others).map { String($0) }
         for _ in 0..<2000 {
@@ -28,6 +28,45 @@ struct TextTests {
         for id in fixed + (0..<1000).map({ _ in UUID() }) {
             #expect(id.lowercasedString == id.uuidString.lowercased())
         }
+    }
+
+    /// `UUID(parsing:)` reads every id `UUID(uuidString:)` reads as a well-formed id, in any
+    /// case, to the same UUID, and refuses ids with a character changed, added, removed or
+    /// moved — also where Foundation's `sscanf` lets a space, a sign or a short group through.
+    @Test func parsingAUUIDAgreesWithFoundation() {
+        var generator = SystemRandomNumberGenerator()
+        let characters: [Character] = ["0", "9", "a", "f", "A", "F", "g", "G", "-", " ", "ä", "\u{0}", "{", "x"]
+        var texts = ["", "-", "00000000-0000-0000-0000-000000000000", "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF",
+                     "0000000000000000000000000000000000000", "00000000-0000-0000-0000-0000000000000", "{00000000-0000-0000-0000-000000000000}"]
+        for _ in 0..<3000 {
+            var text = Array(UUID().uuidString)
+            if Bool.random(using: &generator) { text = Array(String(text).lowercased()) }
+            switch Int.random(in: 0..<5, using: &generator) {
+            case 0: text[Int.random(in: 0..<text.count, using: &generator)] = characters.randomElement(using: &generator)!
+            case 1: text.insert(characters.randomElement(using: &generator)!, at: Int.random(in: 0...text.count, using: &generator))
+            case 2: text.remove(at: Int.random(in: 0..<text.count, using: &generator))
+            case 3: text.swapAt(Int.random(in: 0..<text.count, using: &generator), Int.random(in: 0..<text.count, using: &generator))
+            default: break
+            }
+            texts.append(String(text))
+        }
+        func isWellFormed(_ text: String) -> Bool {
+            let utf8 = Array(text.utf8)
+            return utf8.count == 36 && utf8.indices.allSatisfy { index in
+                [8, 13, 18, 23].contains(index) ? utf8[index] == UInt8(ascii: "-") : Character(UnicodeScalar(utf8[index])).isHexDigit
+            }
+        }
+        var wellFormed = 0
+        for text in texts {
+            let ours = UUID(parsing: text)
+            #expect((ours != nil) == isWellFormed(text), "\(text)")
+            if let ours {
+                wellFormed += 1
+                #expect(ours == UUID(uuidString: text), "\(text)")
+            }
+        }
+        #expect(wellFormed > 1000)
+        #expect(UUID(uuidString: "327687ff-7 20-4ea1-891f-7fefbf78a731") != nil && UUID(parsing: "327687ff-7 20-4ea1-891f-7fefbf78a731") == nil)
     }
 }
 
@@ -71,6 +110,25 @@ struct ISO8601TimeTests {
     ])
     func agreesWithFoundationOnTheUnusual(_ text: String) {
         #expect(ISO8601Time.parse(text) == Self.foundation(text))
+    }
+
+    /// `format` writes what `Date.ISO8601FormatStyle(includingFractionalSeconds: true)` writes,
+    /// milliseconds cut off as Foundation cuts them, before 1583 and after 9999 included.
+    @Test func writesWhatFoundationWrites() {
+        let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        var generator = SystemRandomNumberGenerator()
+        var intervals: [Double] = [0, -0.25, 1.9996, -1e-7, 978_307_200, -12_219_292_800, -12_219_292_801, 253_402_300_799.999, 253_402_300_800]
+        for index in 0..<20_000 {
+            var interval = Double.random(in: -13_000_000_000...260_000_000_000, using: &generator)
+            if index % 3 == 0 { interval = Double.random(in: 0...4_000_000_000, using: &generator) }
+            if index % 5 == 0 { interval = (interval * 1000).rounded() / 1000 }
+            if index % 7 == 0 { interval = interval.rounded(.down) + 0.9995 + Double.random(in: -0.0001...0.0001, using: &generator) }
+            intervals.append(interval)
+        }
+        for interval in intervals {
+            let date = Date(timeIntervalSince1970: interval)
+            #expect(ISO8601Time.format(date) == date.formatted(style), "\(interval)")
+        }
     }
 
     /// Texts longer than any time are refused unread, even where Foundation would read them.

@@ -102,10 +102,30 @@ public struct SubjectIdentifier: Sendable, Equatable {
 
     static func normalise(_ name: String) -> String {
         // ASCII folds to its lower case and nothing else: the same result, without Foundation.
-        if name.utf8.allSatisfy({ $0 < 0x80 }) {
-            return name.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        }
+        if name.utf8.allSatisfy({ $0 < 0x80 }) { return foldedASCII(name) }
         return foldedWithFoundation(name)
+    }
+
+    /// An ASCII name in lower case, its runs of white space (tab, line breaks, vertical tab,
+    /// form feed, space) as one space and none at either end: what ``foldedWithFoundation(_:)``
+    /// gives for ASCII, byte by byte.
+    static func foldedASCII(_ name: String) -> String {
+        var folded: [UInt8] = []
+        folded.reserveCapacity(name.utf8.count)
+        var pendingSpace = false
+        for byte in name.utf8 {
+            switch byte {
+            case 0x09...0x0D, 0x20:
+                pendingSpace = !folded.isEmpty
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                if pendingSpace { folded.append(0x20); pendingSpace = false }
+                folded.append(byte + 0x20)
+            default:
+                if pendingSpace { folded.append(0x20); pendingSpace = false }
+                folded.append(byte)
+            }
+        }
+        return String(decoding: folded, as: UTF8.self)
     }
 
     /// The folding for every name: German sharp s and dotless i spelled out, then without

@@ -16,7 +16,7 @@ extension PipelineStore {
     /// Records a recipient's receipt for a referral it was delivered, and queues the receipt for
     /// delivery to the referral's sender, in one transaction.
     public func recordReceipt(_ receipt: Receipt, actor: String) async throws -> ReceiptOutcome {
-        guard let messageID = UUID(uuidString: receipt.reference) else { return .unknownReference }
+        guard let messageID = UUID(parsing: receipt.reference) else { return .unknownReference }
         let now = clock.now()
         return try await pool.withAuditedTransaction { connection, audit in
             let found = try await connection.query("""

@@ -179,7 +179,7 @@ public enum ReferralJSON {
         switch members["id"] {
         case nil, .null?: id = nil
         case .string(let text)?:
-            guard let parsed = UUID(uuidString: text) else { return nil }
+            guard let parsed = UUID(parsing: text) else { return nil }
             id = parsed
         default: return nil
         }

@@ -6,7 +6,7 @@ extension UUID {
     /// random leaf per insert — what keeps inserting fast when the tables hold millions of rows
     /// (Docs/Performance.md). The randomness still makes ids unguessable.
     public static func timeOrdered(at date: Date = Date()) -> UUID {
-        var generator = SystemRandomNumberGenerator()
+        var generator = CryptoRandom()
         return timeOrdered(at: date, using: &generator)
     }
 

@@ -187,7 +187,7 @@ struct AuditQueryCommand: Command {
 
     init(arguments: inout Arguments) throws(UsageError) {
         if let text = try arguments.option("--message") {
-            guard let id = UUID(uuidString: text) else { throw UsageError("--message: '\(text.prefix(40))' is not a message id (a UUID)") }
+            guard let id = UUID(parsing: text) else { throw UsageError("--message: '\(text.prefix(40))' is not a message id (a UUID)") }
             filter.message = id
         }
         subjectText = try arguments.option("--subject")

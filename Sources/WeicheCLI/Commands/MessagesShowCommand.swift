@@ -38,7 +38,7 @@ struct MessagesShowCommand: Command {
         if actor != nil && !payload { throw UsageError("--as names who reads the payload: use it with --payload") }
         let rest = try arguments.positionals()
         guard rest.count == 1 else { throw UsageError("give one message id") }
-        guard let id = UUID(uuidString: rest[0]) else { throw UsageError("'\(rest[0])' is not a message id (a UUID)") }
+        guard let id = UUID(parsing: rest[0]) else { throw UsageError("'\(rest[0])' is not a message id (a UUID)") }
         self.id = id
     }
 

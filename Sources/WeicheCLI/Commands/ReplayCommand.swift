@@ -226,7 +226,7 @@ struct ReplayCommand: Command {
         worker = "replay/\(ProcessInfo.processInfo.hostName):\(getpid())"
         let ids = try arguments.positionals()
         for text in ids {
-            guard let id = UUID(uuidString: text) else { throw UsageError("'\(text.prefix(40))' is not a message id (a UUID)") }
+            guard let id = UUID(parsing: text) else { throw UsageError("'\(text.prefix(40))' is not a message id (a UUID)") }
             run.selection.messages.append(id)
         }
         let filtered = state != nil || run.selection.recipient != nil || run.selection.type != nil || run.selection.since != nil || run.selection.until != nil

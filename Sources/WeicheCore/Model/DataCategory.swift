@@ -24,6 +24,41 @@ public enum DataCategory: String, CaseIterable, Codable, Sendable, Comparable {
     public var needsConsent: Bool { self == .health || self == .youthWelfare }
 
     public static func < (lhs: DataCategory, rhs: DataCategory) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+        lhs.ordinal < rhs.ordinal
+    }
+
+    /// The category's place in declaration order.
+    var ordinal: Int {
+        switch self {
+        case .identity: 0
+        case .contact: 1
+        case .case: 2
+        case .family: 3
+        case .residence: 4
+        case .employment: 5
+        case .education: 6
+        case .health: 7
+        case .capacity: 8
+        case .youthWelfare: 9
+        }
+    }
+
+    /// Hashed by its place, not by its name as a `String`-backed enum would be: sets of
+    /// categories are asked about every field of every referral.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(ordinal)
+    }
+}
+
+/// A set of data categories as bits, for checking many fields against one set.
+struct DataCategoryMask {
+    private var bits: UInt16 = 0
+
+    init(_ categories: Set<DataCategory>) {
+        for category in categories { bits |= 1 << category.ordinal }
+    }
+
+    func contains(_ category: DataCategory) -> Bool {
+        bits & (1 << category.ordinal) != 0
     }
 }

@@ -45,24 +45,25 @@ public struct ReferralType: ValidatedName {
     public static let requiredForm = "a referral type (lowercase words joined by '.', e.g. kinderbetreuung.anfrage)"
 
     public init?(_ rawValue: String) {
-        guard isWellFormed(rawValue, allowingDots: true), !rawValue.hasSuffix("."), !rawValue.contains("..") else {
-            return nil
-        }
+        guard isWellFormed(rawValue, allowingDots: true) else { return nil }
         self.rawValue = rawValue
     }
 }
 
-/// Lowercase ASCII letters, digits and `-` (and `.` if allowed), starting with a letter, at
-/// most 64 characters.
+/// Lowercase ASCII letters, digits and `-` (and `.` if allowed, but neither last nor twice in
+/// a row), starting with a letter, at most 64 characters.
 private func isWellFormed(_ text: String, allowingDots: Bool) -> Bool {
     // Byte by byte: every allowed character is ASCII, so one byte is one character.
     let utf8 = text.utf8
     guard let first = utf8.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first), utf8.count <= 64 else { return false }
-    return utf8.allSatisfy { byte in
+    var previous = first
+    for byte in utf8 {
         switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"): true
-        case UInt8(ascii: "."): allowingDots
-        default: false
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"): break
+        case UInt8(ascii: "."): guard allowingDots, previous != UInt8(ascii: ".") else { return false }
+        default: return false
         }
+        previous = byte
     }
+    return previous != UInt8(ascii: ".")
 }

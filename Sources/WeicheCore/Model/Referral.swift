@@ -79,10 +79,18 @@ public struct Minimisation: Hashable, Sendable, Codable {
 extension Referral {
     /// The referral with every field outside `allowed` removed, and a record of the removal.
     public func minimised(to allowed: Set<DataCategory>) -> (Referral, Minimisation) {
+        let mask = DataCategoryMask(allowed)
         var kept = self
-        kept.fields = fields.filter { allowed.contains($0.category) }
-        let removed = fields.filter { !allowed.contains($0.category) }
-            .map { Minimisation.Removal(field: $0.name, category: $0.category) }
+        kept.fields = []
+        kept.fields.reserveCapacity(fields.count)
+        var removed: [Minimisation.Removal] = []
+        for field in fields {
+            if mask.contains(field.category) {
+                kept.fields.append(field)
+            } else {
+                removed.append(Minimisation.Removal(field: field.name, category: field.category))
+            }
+        }
         return (kept, Minimisation(removed: removed))
     }
 }

@@ -69,6 +69,56 @@ public enum ISO8601Time {
         }
     }
 
+    /// `date` as `Date.ISO8601FormatStyle(includingFractionalSeconds: true)` writes it, such as
+    /// `2026-01-05T08:00:00.250Z`: UTC, milliseconds cut off (not rounded). Years 1583 to 9999
+    /// are written by arithmetic, everything else by Foundation, whose calendar is Julian
+    /// before 1582.
+    public static func format(_ date: Date) -> String {
+        let interval = date.timeIntervalSinceReferenceDate
+        let whole = interval.rounded(.down)
+        // Foundation's order: nanoseconds truncated from the fraction, milliseconds from them.
+        guard whole.isFinite, abs(whole) < 300_000_000_000 else { return date.formatted(fractional) }
+        let milliseconds = Int((interval - whole) * 1_000_000_000) / 1_000_000
+        let seconds = Int(whole)
+        let (days, secondOfDay) = (seconds.floorDivided(by: 86_400), seconds.floorModulo(86_400))
+        let (year, month, day) = civil(daysFrom2001: days)
+        guard (1583...9999).contains(year) else { return date.formatted(fractional) }
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            var index = 0
+            func put(_ value: Int, width: Int) {
+                var divisor = 1
+                for _ in 1..<width { divisor *= 10 }
+                while divisor > 0 {
+                    buffer[index] = UInt8(ascii: "0") + UInt8(value / divisor % 10)
+                    index += 1
+                    divisor /= 10
+                }
+            }
+            func put(_ byte: Unicode.Scalar) {
+                buffer[index] = UInt8(ascii: byte)
+                index += 1
+            }
+            put(year, width: 4); put("-"); put(month, width: 2); put("-"); put(day, width: 2); put("T")
+            put(secondOfDay / 3600, width: 2); put(":"); put(secondOfDay / 60 % 60, width: 2); put(":")
+            put(secondOfDay % 60, width: 2); put("."); put(milliseconds, width: 3); put("Z")
+            return index
+        }
+    }
+
+    /// The Gregorian date `days` after 2001-01-01 (the inverse of ``daysFrom2001(year:month:day:)``).
+    static func civil(daysFrom2001 days: Int) -> (year: Int, month: Int, day: Int) {
+        // Days since 0000-03-01, in eras of 400 years that each start on 1 March.
+        let shifted = days + 730_791
+        let era = shifted.floorDivided(by: 146_097)
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthFromMarch = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthFromMarch + 2) / 5 + 1
+        let month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
     static func daysIn(_ month: Int, of year: Int) -> Int {
         let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
         return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
@@ -81,5 +131,17 @@ public enum ISO8601Time {
         let cumulative = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334][month - 1]
         let leapDay = month > 2 && daysIn(2, of: year) == 29 ? 1 : 0
         return daysBeforeYear + cumulative + leapDay + day - 1
+    }
+}
+
+extension Int {
+    fileprivate func floorDivided(by divisor: Int) -> Int {
+        let quotient = self / divisor
+        return (self % divisor < 0) ? quotient - 1 : quotient
+    }
+
+    fileprivate func floorModulo(_ divisor: Int) -> Int {
+        let remainder = self % divisor
+        return remainder < 0 ? remainder + divisor : remainder
     }
 }

@@ -145,17 +145,23 @@ struct JSONByteParser {
     mutating func string() throws(JSONParseError) -> String {
         position += 1
         let start = position
+        // The high bits of every byte seen: all clear means ASCII, which needs no UTF-8 check.
+        var highBits: UInt64 = 0
         while position < bytes.count {
             // Eight bytes at a time while none of them ends the string, escapes or is a control character.
-            if bytes.count - position >= 8,
-                !JSONOutput.holdsByteToEscape(UnsafeRawBufferPointer(bytes).loadUnaligned(fromByteOffset: position, as: UInt64.self))
-            {
-                position += 8
-                continue
+            if bytes.count - position >= 8 {
+                let word = UnsafeRawBufferPointer(bytes).loadUnaligned(fromByteOffset: position, as: UInt64.self)
+                if !JSONOutput.holdsByteToEscape(word) {
+                    highBits |= word
+                    position += 8
+                    continue
+                }
             }
             switch bytes[position] {
             case UInt8(ascii: "\""):
-                let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+                let content = UnsafeBufferPointer(rebasing: bytes[start..<position])
+                let text = highBits & 0x8080_8080_8080_8080 == 0
+                    ? String(decoding: content, as: UTF8.self) : String(validating: content, as: UTF8.self)
                 guard let text else { throw JSONParseError(offset: start, reason: "a string is not valid UTF-8") }
                 position += 1
                 return text
@@ -163,7 +169,8 @@ struct JSONByteParser {
                 return try escapedString(from: start)
             case 0..<0x20:
                 throw failure("a control character in a string must be escaped")
-            default:
+            case let byte:
+                highBits |= UInt64(byte)
                 position += 1
             }
         }

@@ -1,4 +1,5 @@
 import struct Foundation.UUID
+import typealias Foundation.uuid_t
 
 extension StringProtocol {
     /// Whether the text is empty or only white space: Unicode's `White_Space` (spaces, tabs,
@@ -6,11 +7,52 @@ extension StringProtocol {
     /// U+200B. The same answer as trimming Foundation's `.whitespacesAndNewlines` and asking
     /// for emptiness, without building a trimmed copy: it stops at the first other character.
     public var isBlank: Bool {
-        unicodeScalars.allSatisfy { $0.properties.isWhitespace || $0 == "\u{200B}" }
+        // ASCII is decided by its byte; from the first other byte on, by the scalars' property.
+        for byte in utf8 {
+            switch byte {
+            case 0x09...0x0D, 0x20: continue
+            case 0x80...: return unicodeScalars.allSatisfy { $0.properties.isWhitespace || $0 == "\u{200B}" }
+            default: return false
+            }
+        }
+        return true
     }
 }
 
 extension UUID {
+    /// The UUID `text` spells: 36 characters, hyphens at 8, 13, 18 and 23, hexadecimal digits
+    /// of either case elsewhere. The same UUID as `UUID(uuidString:)` gives, without its
+    /// `sscanf` (a profile's largest cost in reading a MaßArbeit referral's ids), and stricter:
+    /// `sscanf` also lets through a space, a sign or a short group of digits.
+    public init?(parsing text: some StringProtocol) {
+        var bytes = (0 as UInt64, 0 as UInt64)
+        var count = 0
+        for (index, byte) in text.utf8.enumerated() {
+            guard index < 36 else { return nil }
+            if index == 8 || index == 13 || index == 18 || index == 23 {
+                guard byte == UInt8(ascii: "-") else { return nil }
+                continue
+            }
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            if count < 16 { bytes.0 = bytes.0 << 4 | UInt64(digit) } else { bytes.1 = bytes.1 << 4 | UInt64(digit) }
+            count += 1
+        }
+        guard count == 32 else { return nil }
+        let (high, low) = (bytes.0.bigEndian, bytes.1.bigEndian)
+        var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &uuid) { raw in
+            raw.storeBytes(of: high, toByteOffset: 0, as: UInt64.self)
+            raw.storeBytes(of: low, toByteOffset: 8, as: UInt64.self)
+        }
+        self.init(uuid: uuid)
+    }
+
     /// `uuidString.lowercased()`, the form in which Weiche writes ids into documents and file
     /// names, without `uuidString`'s `sprintf` and a second, lowercased copy.
     public var lowercasedString: String {
