@@ -49,12 +49,12 @@ public struct FHIRAdapter: AgencyAdapter {
     public func encode(_ referral: Referral) throws(Rejection) -> OutboundDocument {
         guard let id = referral.id else { throw Rejection(reason: "the referral has no Weiche message id") }
         let bundle = try Writer(referral: referral, id: id).bundle()
-        return OutboundDocument(bytes: FHIRJSONWriter.write(bundle), fileName: "\(id.lowercasedString).json", contentType: "application/fhir+json")
+        return OutboundDocument(bytes: bundle, fileName: "\(id.lowercasedString).json", contentType: "application/fhir+json")
     }
 
     public func encode(_ receipt: Receipt) throws(Rejection) -> OutboundDocument {
         let bundle = try Self.receiptBundle(receipt)
-        return OutboundDocument(bytes: FHIRJSONWriter.write(bundle), fileName: "receipt-\(receipt.reference).json", contentType: "application/fhir+json")
+        return OutboundDocument(bytes: bundle, fileName: "receipt-\(receipt.reference).json", contentType: "application/fhir+json")
     }
 }
 

@@ -1,54 +1,149 @@
 import WeicheCore
 
-/// A JSON value as the FHIR writer builds it: typed, with no dictionaries and no `Any`.
+/// Writes FHIR JSON straight into bytes, indented by two spaces, as the document is walked:
+/// no tree of values is built first.
 ///
-/// Building Bundles as `[String: Any]` trees cost a dictionary per object, a box per value and
-/// dynamic casts while writing: about a fifth of the gateway's CPU when a quarter of the
-/// referrals went to health partners (Docs/Performance.md). Literals read as they did:
-/// `["system": "urn:…", "code": .string(code)]`.
-enum FHIRJSON: Sendable, ExpressibleByStringLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral,
-    ExpressibleByBooleanLiteral
-{
-    case string(String)
-    case integer(Int)
-    case boolean(Bool)
-    case array([FHIRJSON])
-    case object(FHIRObject)
+/// Members are written in the order FHIR readers expect and that makes the same referral give
+/// the same bytes: `resourceType` first, then `id`, then the other members by name. The caller
+/// writes them in that order; debug builds (and so the tests) check it at every member.
+///
+/// Building each Bundle as a tree first — `[String: Any]`, later typed values sorted as they
+/// were built — cost a fifth, then an eighth of the gateway's CPU (Docs/Performance.md).
+///
+///     var json = FHIRJSONWriter()
+///     json.object { json in
+///         json.member("resourceType", "Patient")
+///         json.member("birthDate", day)
+///     }
+struct FHIRJSONWriter {
+    private(set) var bytes: [UInt8] = []
+    private var indent = 0
+    /// Whether the open object or array already has a member or element.
+    private var hasContent = false
+    #if DEBUG
+        /// The last member name written in each open object, to check their order.
+        private var lastNames: [String?] = []
+    #endif
 
-    init(stringLiteral value: String) { self = .string(value) }
-    init(arrayLiteral elements: FHIRJSON...) { self = .array(elements) }
-    init(dictionaryLiteral elements: (String, FHIRJSON)...) { self = .object(FHIRObject(elements)) }
-    init(booleanLiteral value: Bool) { self = .boolean(value) }
-}
-
-/// A JSON object's members, kept in the order FHIR readers expect: `resourceType` first,
-/// then `id`, then the other members by name. Deterministic, so the same referral always
-/// gives the same bytes.
-struct FHIRObject: Sendable, ExpressibleByDictionaryLiteral {
-    fileprivate private(set) var members: [(name: String, value: FHIRJSON)]
-
-    init(_ members: [(String, FHIRJSON)]) {
-        self.members = members.map { (name: $0.0, value: $0.1) }
-        self.members.sort { Self.precedes($0.name, $1.name) }
+    init(capacity: Int = 8192) {
+        bytes.reserveCapacity(capacity)
     }
 
-    init(dictionaryLiteral elements: (String, FHIRJSON)...) { self.init(elements) }
+    /// The finished document, with a final line break.
+    consuming func document() -> [UInt8] {
+        bytes.append(UInt8(ascii: "\n"))
+        return bytes
+    }
 
-    var isEmpty: Bool { members.isEmpty }
+    // MARK: - Values
 
-    /// Setting a member that is present replaces its value; setting nil removes it.
-    subscript(name: String) -> FHIRJSON? {
-        get { members.first { $0.name == name }?.value }
-        set {
-            let index = members.firstIndex { !Self.precedes($0.name, name) } ?? members.endIndex
-            let present = index < members.endIndex && members[index].name == name
-            switch (present, newValue) {
-            case let (true, value?): members[index].value = value
-            case (true, nil): members.remove(at: index)
-            case let (false, value?): members.insert((name, value), at: index)
-            case (false, nil): break
+    /// An object whose members `body` writes.
+    mutating func object(_ body: (inout FHIRJSONWriter) -> Void) {
+        #if DEBUG
+            lastNames.append(nil)
+            defer { lastNames.removeLast() }
+        #endif
+        open(UInt8(ascii: "{"))
+        body(&self)
+        close(UInt8(ascii: "}"))
+    }
+
+    /// An array whose elements `body` writes, each with an `element` call.
+    mutating func array(_ body: (inout FHIRJSONWriter) -> Void) {
+        open(UInt8(ascii: "["))
+        body(&self)
+        close(UInt8(ascii: "]"))
+    }
+
+    mutating func string(_ text: String) {
+        JSONOutput.appendString(text, to: &bytes)
+    }
+
+    // MARK: - Members of an object
+
+    mutating func member(_ name: StaticString, _ text: String) {
+        key(name)
+        string(text)
+    }
+
+    mutating func member(_ name: StaticString, _ number: Int) {
+        key(name)
+        bytes.append(contentsOf: String(number).utf8)
+    }
+
+    mutating func member(_ name: StaticString, _ flag: Bool) {
+        key(name)
+        bytes.append(contentsOf: (flag ? "true" : "false").utf8)
+    }
+
+    mutating func member(_ name: StaticString, object body: (inout FHIRJSONWriter) -> Void) {
+        key(name)
+        object(body)
+    }
+
+    mutating func member(_ name: StaticString, array body: (inout FHIRJSONWriter) -> Void) {
+        key(name)
+        array(body)
+    }
+
+    /// `name`: an array of one object.
+    mutating func member(_ name: StaticString, arrayOfOne body: (inout FHIRJSONWriter) -> Void) {
+        member(name, array: { $0.element(object: body) })
+    }
+
+    // MARK: - Elements of an array
+
+    mutating func element(_ text: String) {
+        separate()
+        string(text)
+    }
+
+    mutating func element(object body: (inout FHIRJSONWriter) -> Void) {
+        separate()
+        object(body)
+    }
+
+    // MARK: - Layout
+
+    private mutating func key(_ name: StaticString) {
+        #if DEBUG
+            let text = name.description
+            if let last = lastNames[lastNames.count - 1] {
+                assert(Self.precedes(last, text), "FHIR member '\(text)' written after '\(last)'")
             }
-        }
+            lastNames[lastNames.count - 1] = text
+        #endif
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: "\": ".utf8)
+    }
+
+    /// A comma after the previous member or element, then a new line at the current indent.
+    private mutating func separate() {
+        if hasContent { bytes.append(UInt8(ascii: ",")) }
+        hasContent = true
+        newline()
+    }
+
+    private mutating func newline() {
+        bytes.append(UInt8(ascii: "\n"))
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indent))
+    }
+
+    private mutating func open(_ bracket: UInt8) {
+        bytes.append(bracket)
+        indent += 2
+        hasContent = false
+    }
+
+    /// Closes on a line of its own, or right after the opening bracket when empty (`{}`).
+    private mutating func close(_ bracket: UInt8) {
+        indent -= 2
+        if hasContent { newline() }
+        bytes.append(bracket)
+        // The enclosing object or array holds at least this value.
+        hasContent = true
     }
 
     /// `resourceType`, then `id`, then the rest by name.
@@ -56,58 +151,5 @@ struct FHIRObject: Sendable, ExpressibleByDictionaryLiteral {
         func rank(_ name: String) -> Int { name == "resourceType" ? 0 : name == "id" ? 1 : 2 }
         let (leftRank, rightRank) = (rank(left), rank(right))
         return leftRank != rightRank ? leftRank < rightRank : left < right
-    }
-}
-
-/// Writes JSON the way FHIR readers expect it: members in ``FHIRObject``'s order, indented by
-/// two spaces.
-enum FHIRJSONWriter {
-    static func write(_ object: FHIRObject) -> [UInt8] {
-        var output: [UInt8] = []
-        output.reserveCapacity(8192)
-        write(object, indent: 0, into: &output)
-        output.append(UInt8(ascii: "\n"))
-        return output
-    }
-
-    private static func newline(_ indent: Int, into output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\n"))
-        output.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indent))
-    }
-
-    private static func write(_ value: FHIRJSON, indent: Int, into output: inout [UInt8]) {
-        switch value {
-        case .string(let text): JSONOutput.appendString(text, to: &output)
-        case .integer(let number): output.append(contentsOf: String(number).utf8)
-        case .boolean(let flag): output.append(contentsOf: (flag ? "true" : "false").utf8)
-        case .array(let elements): write(elements, indent: indent, into: &output)
-        case .object(let object): write(object, indent: indent, into: &output)
-        }
-    }
-
-    private static func write(_ object: FHIRObject, indent: Int, into output: inout [UInt8]) {
-        guard !object.isEmpty else { output.append(contentsOf: "{}".utf8); return }
-        output.append(UInt8(ascii: "{"))
-        for (index, member) in object.members.enumerated() {
-            if index > 0 { output.append(UInt8(ascii: ",")) }
-            newline(indent + 2, into: &output)
-            JSONOutput.appendString(member.name, to: &output)
-            output.append(contentsOf: ": ".utf8)
-            write(member.value, indent: indent + 2, into: &output)
-        }
-        newline(indent, into: &output)
-        output.append(UInt8(ascii: "}"))
-    }
-
-    private static func write(_ elements: [FHIRJSON], indent: Int, into output: inout [UInt8]) {
-        guard !elements.isEmpty else { output.append(contentsOf: "[]".utf8); return }
-        output.append(UInt8(ascii: "["))
-        for (index, element) in elements.enumerated() {
-            if index > 0 { output.append(UInt8(ascii: ",")) }
-            newline(indent + 2, into: &output)
-            write(element, indent: indent + 2, into: &output)
-        }
-        newline(indent, into: &output)
-        output.append(UInt8(ascii: "]"))
     }
 }
