@@ -30,6 +30,19 @@ public enum ReferralSamples {
             inReplyTo: UUID().uuidString.lowercased(), fields: fields)
     }
 
+    /// The pinned bytes of a written document, `Fixtures/written/<name>` beside the test file
+    /// `testFile` (pass `#filePath`), to compare with what a writer produces now. With
+    /// `WEICHE_WRITE_FIXTURES=1`, `bytes` are written there first: after a deliberate change of
+    /// a format, review the difference.
+    public static func pinned(_ bytes: [UInt8], as name: String, besides testFile: String) throws -> [UInt8] {
+        let url = URL(fileURLWithPath: testFile).deletingLastPathComponent().appendingPathComponent("Fixtures/written/\(name)")
+        if ProcessInfo.processInfo.environment["WEICHE_WRITE_FIXTURES"] == "1" {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(bytes).write(to: url)
+        }
+        return [UInt8](try Data(contentsOf: url))
+    }
+
     /// The bytes of `name` in the `Fixtures` folder beside the test file `testFile` (pass `#filePath`).
     public static func fixture(_ name: String, besides testFile: String) throws -> [UInt8] {
         let directory = URL(fileURLWithPath: testFile).deletingLastPathComponent().appendingPathComponent("Fixtures")

@@ -277,12 +277,7 @@ struct FHIRWrittenBytesTests {
     ]
 
     func check(_ name: String, _ bytes: [UInt8]) throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/written/\(name).json")
-        if ProcessInfo.processInfo.environment["WEICHE_WRITE_FIXTURES"] == "1" {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data(bytes).write(to: url)
-        }
-        let expected = [UInt8](try Data(contentsOf: url))
+        let expected = try ReferralSamples.pinned(bytes, as: "\(name).json", besides: #filePath)
         #expect(bytes == expected, "\(name): written bytes differ from Fixtures/written/\(name).json")
     }
 

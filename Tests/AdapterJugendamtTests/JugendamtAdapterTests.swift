@@ -166,3 +166,52 @@ extension Array where Element == UInt8 {
         Array(String(decoding: self, as: UTF8.self).unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) })
     }
 }
+
+/// The exact bytes the CSV writer produces for referrals of every type it carries (fixtures in
+/// `Fixtures/written/`): quoting, Windows-1252, German days and times, choice words, lists.
+/// `WEICHE_WRITE_FIXTURES=1` writes them anew after a deliberate change of the format.
+@Suite("Jugendamt CSV adapter: written bytes")
+struct JugendamtWrittenBytesTests {
+    static func referral(_ type: String, configure: (inout Referral) -> Void = { _ in }) -> Referral {
+        let spec = ReferralCatalogue.spec(for: ReferralType(type)!)!
+        var referral = ReferralSamples.referral(
+            spec, from: AgencyID("massarbeit")!, to: AgencyID("jugendamt")!, senderMessageID: "MA-2026-000042",
+            createdAt: Date(timeIntervalSince1970: 1_767_600_420.5),
+            text: { "Wert \"\($0.count)\"; äöü ß € „x“ \t" })
+        referral.id = UUID(uuidString: "01937a4e-58c0-7d2a-9b3c-4d5e6f708192")!
+        referral.inReplyTo = "6b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3"
+        configure(&referral)
+        return referral
+    }
+
+    static let cases: [(String, Referral)] = [
+        ("anfrage-full", referral("kinderbetreuung.anfrage") {
+            $0.notice = "Zweckbindung nach § 78 SGB X"
+            $0.recipients.append(AgencyID("kita-verbund")!)
+        }),
+        ("anfrage-minimal", referral("kinderbetreuung.anfrage") {
+            $0.fields = $0.fields.filter { $0.name.hasPrefix("person.") && $0.name != "person.phone" }
+            $0.consentReference = nil
+            $0.inReplyTo = nil
+            $0.createdAt = Date(timeIntervalSince1970: 1_782_945_000)
+        }),
+        ("ergebnis-choice", referral("kinderbetreuung.ergebnis") {
+            $0.fields = $0.fields.map { field in
+                switch field.name {
+                case "details.result": ReferralField(field.name, field.category, .text("offered"))
+                case "caseworker.phone": ReferralField(field.name, field.category, .text("Zeile 1\r\nZeile 2\nZeile 3"))
+                default: field
+                }
+            }
+        }),
+        ("jugendberufshilfe", referral("uebergang.jugendberufshilfe")),
+    ]
+
+    @Test func rowsAreWrittenByteForByteAsBefore() throws {
+        for (name, referral) in Self.cases {
+            let bytes = try JugendamtAdapter().encode(referral).bytes
+            let expected = try ReferralSamples.pinned(bytes, as: "\(name).csv", besides: #filePath)
+            #expect(bytes == expected, "\(name): written bytes differ from Fixtures/written/\(name).csv")
+        }
+    }
+}
