@@ -67,14 +67,14 @@ enum CSV {
         return (records, nil)
     }
 
-    /// One record as a line, quoting fields that need it.
-    static func line(_ fields: [String]) -> String {
-        fields.map { field in
-            // Bytes, not Characters: "\r\n" is one Character, equal to neither "\r" nor "\n".
-            field.utf8.contains(where: { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D })
-                ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-                : field
-        }.joined(separator: ";") + "\r\n"
+    /// Appends `field` in Windows-1252, quoted if it holds `;`, `"` or a line break (with its
+    /// quotes doubled); false, with nothing appended, if Windows-1252 cannot represent it.
+    static func appendField(_ field: String, to bytes: inout [UInt8]) -> Bool {
+        // Bytes, not Characters: "\r\n" is one Character, equal to neither "\r" nor "\n".
+        guard field.utf8.contains(where: { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) else {
+            return Windows1252.append(field, to: &bytes)
+        }
+        return Windows1252.append("\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"", to: &bytes)
     }
 }
 

@@ -4,32 +4,62 @@ import WeicheCore
 extension JugendamtAdapter {
     public func encode(_ referral: Referral) throws(Rejection) -> OutboundDocument {
         guard let id = referral.id else { throw Rejection(reason: "the referral has no Weiche message id") }
-        guard let columns = Self.detailColumns[referral.type.rawValue] else {
+        guard let layout = Self.layouts[referral.type.rawValue] else {
             throw Rejection(field: "type", reason: "the Jugendamt's format has no columns for \(referral.type)")
         }
-        let subjectHeaders = Self.subjectColumns.map(\.header).filter { !Self.envelopeHeaders.contains($0) }
-        let header = Self.envelopeHeaders + subjectHeaders + columns.map(\.header).filter { !subjectHeaders.contains($0) }
-        var row: [String: String] = [
-            "Vorgangsnummer": referral.senderMessageID, "Nachrichtentyp": referral.type.rawValue,
-            "Empfaenger": referral.recipients.map(\.rawValue).joined(separator: ","), "Erstellt": Self.formatDateTime(referral.createdAt),
-            "Rechtsgrundlage": referral.legalBasis, "Zweck": referral.purpose, "WeicheId": id.lowercasedString,
-            "Absender": referral.sender.rawValue,
-        ]
-        if let consent = referral.consentReference { row["Einwilligung"] = consent }
-        if let reply = referral.inReplyTo { row["Bezug"] = reply }
-        if let notice = referral.notice { row["Hinweis"] = notice }
-        let fieldColumns = Self.subjectColumns + columns
+        var values = [String](repeating: "", count: layout.header.count)
+        func put(_ header: String, _ value: String?) {
+            if let value, let column = layout.columnOfHeader[header] { values[column] = value }
+        }
+        put("Vorgangsnummer", referral.senderMessageID)
+        put("Nachrichtentyp", referral.type.rawValue)
+        put("Empfaenger", referral.recipients.map(\.rawValue).joined(separator: ","))
+        put("Erstellt", Self.formatDateTime(referral.createdAt))
+        put("Rechtsgrundlage", referral.legalBasis)
+        put("Zweck", referral.purpose)
+        put("WeicheId", id.lowercasedString)
+        put("Absender", referral.sender.rawValue)
+        put("Einwilligung", referral.consentReference)
+        put("Bezug", referral.inReplyTo)
+        put("Hinweis", referral.notice)
         for field in referral.fields {
-            guard let column = fieldColumns.first(where: { $0.field == field.name }) else { continue }
-            row[column.header] = Self.text(field.value)
+            if let column = layout.columnOfField[field.name] { values[column] = Self.text(field.value) }
         }
-        let text = CSV.line(header) + CSV.line(header.map { row[$0] ?? "" })
-        guard let bytes = Windows1252.encode(text) else {
-            let column = header.first { Windows1252.encode(row[$0] ?? "") == nil } ?? "?"
-            throw Rejection(field: column, reason: "holds characters that Windows-1252 cannot represent")
+        var bytes = layout.headerLine
+        bytes.reserveCapacity(bytes.count * 4)
+        for (column, value) in values.enumerated() {
+            if column > 0 { bytes.append(UInt8(ascii: ";")) }
+            guard CSV.appendField(value, to: &bytes) else {
+                throw Rejection(field: layout.header[column], reason: "holds characters that Windows-1252 cannot represent")
+            }
         }
+        bytes.append(contentsOf: [0x0D, 0x0A])
         return OutboundDocument(bytes: bytes, fileName: "\(id.lowercasedString).csv", contentType: "text/csv; charset=windows-1252")
     }
+
+    /// The columns of one type's file, worked out once: the envelope, the subject columns,
+    /// then the type's own.
+    struct Layout {
+        let header: [String]
+        /// The header row as written, in Windows-1252 (the names are ASCII), with its CRLF.
+        let headerLine: [UInt8]
+        let columnOfHeader: [String: Int]
+        let columnOfField: [String: Int]
+
+        init(_ columns: [Column]) {
+            let subjectHeaders = JugendamtAdapter.subjectColumns.map(\.header).filter { !JugendamtAdapter.envelopeHeaders.contains($0) }
+            header = JugendamtAdapter.envelopeHeaders + subjectHeaders + columns.map(\.header).filter { !subjectHeaders.contains($0) }
+            headerLine = Array((header.joined(separator: ";") + "\r\n").utf8)
+            columnOfHeader = Dictionary(header.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+            var columnOfField: [String: Int] = [:]
+            for column in JugendamtAdapter.subjectColumns + columns where columnOfField[column.field] == nil {
+                columnOfField[column.field] = columnOfHeader[column.header]
+            }
+            self.columnOfField = columnOfField
+        }
+    }
+
+    static let layouts: [String: Layout] = detailColumns.mapValues(Layout.init)
 
     public func encode(_ receipt: Receipt) throws(Rejection) -> OutboundDocument {
         throw Rejection(reason: "the Jugendamt's CSV format has no receipts")
@@ -50,12 +80,14 @@ extension JugendamtAdapter {
         return parts.count == 3 ? "\(parts[2]).\(parts[1]).\(parts[0])" : iso
     }
 
+    /// `dd.MM.yyyy HH:mm` in Berlin: the offset from Foundation's time zone, the rest by
+    /// arithmetic (a calendar's date components were most of the writer's time).
     static func formatDateTime(_ date: Date) -> String {
-        let parts = berlinCalendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
-        func two(_ number: Int?) -> String {
-            let number = number ?? 0
-            return number < 10 ? "0\(number)" : String(number)
-        }
-        return "\(two(parts.day)).\(two(parts.month)).\(parts.year ?? 0) \(two(parts.hour)):\(two(parts.minute))"
+        let local = Int((date.timeIntervalSinceReferenceDate + Double(berlin.secondsFromGMT(for: date))).rounded(.down))
+        let days = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
+        let minuteOfDay = (local - days * 86_400) / 60
+        let (year, month, day) = ISO8601Time.civil(daysFrom2001: days)
+        func two(_ number: Int) -> String { number < 10 ? "0\(number)" : String(number) }
+        return "\(two(day)).\(two(month)).\(year) \(two(minuteOfDay / 60)):\(two(minuteOfDay % 60))"
     }
 }

@@ -30,19 +30,25 @@ enum Windows1252 {
         var offset: Int
     }
 
-    /// Encodes `text`; `nil` if it holds a character Windows-1252 cannot represent.
-    static func encode(_ text: String) -> [UInt8]? {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
+    /// Appends `text` encoded; false, with `bytes` as they were, if it holds a character
+    /// Windows-1252 cannot represent.
+    static func append(_ text: String, to bytes: inout [UInt8]) -> Bool {
+        // ASCII is the same in both encodings.
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            bytes.append(contentsOf: text.utf8)
+            return true
+        }
+        let start = bytes.count
         for scalar in text.unicodeScalars {
             if scalar.value < 0x80 || (0xA0...0xFF).contains(scalar.value) {
                 bytes.append(UInt8(scalar.value))
             } else if let index = high.firstIndex(of: scalar) {
                 bytes.append(0x80 + UInt8(index))
             } else {
-                return nil
+                bytes.removeSubrange(start...)
+                return false
             }
         }
-        return bytes
+        return true
     }
 }

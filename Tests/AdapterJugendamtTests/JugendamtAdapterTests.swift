@@ -144,6 +144,26 @@ struct JugendamtAdapterTests {
         #expect(lines[1][column] == Substring(written))
     }
 
+    /// The same local time as a Berlin calendar gives, on random times and around the switches.
+    @Test func theCreationTimeAgreesWithABerlinCalendar() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Europe/Berlin")!
+        let spec = ReferralCatalogue.spec(for: ReferralType("kinderbetreuung.anfrage")!)!
+        var referral = Self.sample(spec)
+        var generator = SystemRandomNumberGenerator()
+        let switches: [Double] = [1_774_746_000, 1_792_890_000, 1_711_846_800, 1_729_990_800]
+        let times = (0..<1500).map { _ in Double.random(in: 0...4_100_000_000, using: &generator) }
+            + switches.flatMap { at in [-3601, -60, -1, 0, 1, 59, 60, 3599, 3600].map { at + $0 } }
+        for seconds in times {
+            referral.createdAt = Date(timeIntervalSince1970: seconds)
+            let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: referral.createdAt)
+            func two(_ number: Int?) -> String { String(format: "%02d", number ?? -1) }
+            let expected = "\(two(parts.day)).\(two(parts.month)).\(parts.year ?? 0) \(two(parts.hour)):\(two(parts.minute))"
+            let text = String(decoding: try adapter.encode(referral).bytes, as: UTF8.self)
+            #expect(text.contains(";\(expected);"), "\(seconds)")
+        }
+    }
+
     /// A referral of `spec`'s type with every field the Jugendamt's format carries.
     static func sample(_ spec: ReferralCatalogue.TypeSpec) -> Referral {
         let carried: Set = ["person.familyName", "person.givenName", "person.birthDate", "person.nationality", "person.address",

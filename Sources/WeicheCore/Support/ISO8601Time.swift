@@ -106,7 +106,7 @@ public enum ISO8601Time {
     }
 
     /// The Gregorian date `days` after 2001-01-01 (the inverse of ``daysFrom2001(year:month:day:)``).
-    static func civil(daysFrom2001 days: Int) -> (year: Int, month: Int, day: Int) {
+    public static func civil(daysFrom2001 days: Int) -> (year: Int, month: Int, day: Int) {
         // Days since 0000-03-01, in eras of 400 years that each start on 1 March.
         let shifted = days + 730_791
         let era = shifted.floorDivided(by: 146_097)
