@@ -116,7 +116,9 @@ struct FHIRJSONWriter {
         separate()
         bytes.append(UInt8(ascii: "\""))
         name.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: "\": ".utf8)
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+        bytes.append(UInt8(ascii: " "))
     }
 
     /// A comma after the previous member or element, then a new line at the current indent.
@@ -127,9 +129,16 @@ struct FHIRJSONWriter {
     }
 
     private mutating func newline() {
-        bytes.append(UInt8(ascii: "\n"))
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indent))
+        if indent < Self.newlineAndSpaces.count {
+            Self.newlineAndSpaces.withUnsafeBufferPointer { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[...indent])) }
+        } else {
+            bytes.append(UInt8(ascii: "\n"))
+            bytes.append(contentsOf: [UInt8](repeating: UInt8(ascii: " "), count: indent))
+        }
     }
+
+    /// A line break and the spaces of every indent a Bundle reaches, copied from at once.
+    private static let newlineAndSpaces: [UInt8] = [UInt8(ascii: "\n")] + [UInt8](repeating: UInt8(ascii: " "), count: 40)
 
     private mutating func open(_ bracket: UInt8) {
         bytes.append(bracket)

@@ -70,11 +70,23 @@ enum CSV {
     /// Appends `field` in Windows-1252, quoted if it holds `;`, `"` or a line break (with its
     /// quotes doubled); false, with nothing appended, if Windows-1252 cannot represent it.
     static func appendField(_ field: String, to bytes: inout [UInt8]) -> Bool {
-        // Bytes, not Characters: "\r\n" is one Character, equal to neither "\r" nor "\n".
-        guard field.utf8.contains(where: { $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) else {
-            return Windows1252.append(field, to: &bytes)
+        var field = field
+        let (needsQuotes, isASCII) = field.withUTF8 { utf8 in
+            var needsQuotes = false, isASCII = true
+            // Bytes, not Characters: "\r\n" is one Character, equal to neither "\r" nor "\n".
+            for byte in utf8 {
+                switch byte {
+                case UInt8(ascii: ";"), UInt8(ascii: "\""), 0x0A, 0x0D: needsQuotes = true
+                case 0x80...: isASCII = false
+                default: continue
+                }
+            }
+            // ASCII is the same in Windows-1252.
+            if !needsQuotes, isASCII { bytes.append(contentsOf: utf8) }
+            return (needsQuotes, isASCII)
         }
-        return Windows1252.append("\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"", to: &bytes)
+        if !needsQuotes, isASCII { return true }
+        return Windows1252.append(needsQuotes ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field, to: &bytes)
     }
 }
 

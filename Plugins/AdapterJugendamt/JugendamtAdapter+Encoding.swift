@@ -76,6 +76,19 @@ extension JugendamtAdapter {
     }
 
     static func germanDay(_ iso: String) -> String {
+        // The usual `yyyy-MM-dd` by its bytes; anything else split at its hyphens.
+        let utf8 = Array(iso.utf8)
+        let isUsual = utf8.count == 10 && utf8.indices.allSatisfy { index in
+            index == 4 || index == 7 ? utf8[index] == UInt8(ascii: "-") : utf8[index] &- UInt8(ascii: "0") < 10
+        }
+        if isUsual {
+            return String(unsafeUninitializedCapacity: 10) { buffer in
+                for (target, source) in [8, 9, 7, 5, 6, 4, 0, 1, 2, 3].enumerated() {
+                    buffer[target] = source == 4 || source == 7 ? UInt8(ascii: ".") : utf8[source]
+                }
+                return 10
+            }
+        }
         let parts = iso.split(separator: "-")
         return parts.count == 3 ? "\(parts[2]).\(parts[1]).\(parts[0])" : iso
     }

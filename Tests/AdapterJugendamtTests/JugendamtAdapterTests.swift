@@ -1,4 +1,4 @@
-import AdapterJugendamt
+@testable import AdapterJugendamt
 import Foundation
 import Testing
 import WeicheCore
@@ -162,6 +162,25 @@ struct JugendamtAdapterTests {
             let text = String(decoding: try adapter.encode(referral).bytes, as: UTF8.self)
             #expect(text.contains(";\(expected);"), "\(seconds)")
         }
+    }
+
+    /// Days are written `dd.MM.yyyy`; the usual form by its bytes, anything else as before,
+    /// by splitting at the hyphens.
+    @Test func daysAreWrittenInGermanOrder() {
+        func split(_ iso: String) -> String {
+            let parts = iso.split(separator: "-")
+            return parts.count == 3 ? "\(parts[2]).\(parts[1]).\(parts[0])" : iso
+        }
+        var generator = SystemRandomNumberGenerator()
+        var texts = ["2026-03-01", "2026--3-01", "2026-3-1", "", "-", "2026-03-0ä", "１９９０-01-01"]
+        for _ in 0..<3000 {
+            let length = Int.random(in: 8...12, using: &generator)
+            texts.append(String((0..<length).map { _ in "0123456789--x".randomElement(using: &generator)! }))
+        }
+        for text in texts {
+            #expect(JugendamtAdapter.germanDay(text) == split(text), "\(text)")
+        }
+        #expect(JugendamtAdapter.germanDay("2026-03-01") == "01.03.2026")
     }
 
     /// A referral of `spec`'s type with every field the Jugendamt's format carries.
