@@ -107,3 +107,55 @@ struct AuslaenderbehoerdeAdapterTests {
         #expect(findings.isEmpty, "\(findings)")
     }
 }
+
+/// The exact bytes the XML writer produces for every type it carries and for both receipts
+/// (fixtures in `Fixtures/written/`). `WEICHE_WRITE_FIXTURES=1` writes them anew after a
+/// deliberate change of the format.
+@Suite("Ausländerbehörde XML adapter: written bytes")
+struct AuslaenderbehoerdeWrittenBytesTests {
+    static let id = UUID(uuidString: "01937a4e-58c0-7d2a-9b3c-4d5e6f708192")!
+
+    static func referral(_ type: String, configure: (inout Referral) -> Void = { _ in }) -> Referral {
+        let spec = ReferralCatalogue.spec(for: ReferralType(type)!)!
+        var referral = ReferralSamples.referral(
+            spec, from: AgencyID("massarbeit")!, to: AgencyID("auslaenderbehoerde")!, senderMessageID: "MA-2026-000042",
+            createdAt: Date(timeIntervalSince1970: 1_767_600_420.5), text: { "Wert \"\($0.count)\" <&> ' äöü ß ễ\t" })
+        referral.id = id
+        referral.inReplyTo = "6b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3"
+        configure(&referral)
+        return referral
+    }
+
+    static let cases: [(String, Referral)] = [
+        ("auskunft-anfrage", referral("aufenthalt.auskunft-anfrage") { $0.notice = "Zweckbindung & <Hinweis>" }),
+        ("auskunft", referral("aufenthalt.auskunft") {
+            $0.fields = $0.fields.map { field in
+                field.name == "details.workPermitted" ? ReferralField(field.name, field.category, .text("with-conditions")) : field
+            }
+            $0.consentReference = nil
+            $0.inReplyTo = nil
+        }),
+        ("verpflichtung-minimal", referral("integrationskurs.verpflichtung") {
+            $0.fields = $0.fields.filter { $0.name.hasPrefix("person.") }
+            $0.purpose = ""
+        }),
+    ]
+
+    static let receipts: [(String, Receipt)] = [
+        ("receipt-accepted", Receipt(reference: id.uuidString.lowercased(), from: AgencyID("massarbeit")!, outcome: .accepted,
+                                     issuedAt: Date(timeIntervalSince1970: 1_767_600_000.25))),
+        ("receipt-rejected", Receipt(reference: "ABH-<1>", from: AgencyID("massarbeit")!, senderMessageID: "MA-Q-1",
+                                     outcome: .rejected(code: "X&1", reason: "Grund mit \"Anführung\" & ß"),
+                                     issuedAt: Date(timeIntervalSince1970: 1_767_600_000.25), referralSenderMessageID: "ABH-2026-7")),
+    ]
+
+    func check(_ name: String, _ bytes: [UInt8]) throws {
+        let expected = try ReferralSamples.pinned(bytes, as: "\(name).xml", besides: #filePath)
+        #expect(bytes == expected, "\(name): written bytes differ from Fixtures/written/\(name).xml")
+    }
+
+    @Test func messagesAndReceiptsAreWrittenByteForByteAsBefore() throws {
+        for (name, referral) in Self.cases { try check(name, try AuslaenderbehoerdeAdapter().encode(referral).bytes) }
+        for (name, receipt) in Self.receipts { try check(name, try AuslaenderbehoerdeAdapter().encode(receipt).bytes) }
+    }
+}
