@@ -142,7 +142,6 @@ public struct AuslaenderbehoerdeAdapter: AgencyAdapter {
         guard let content = Self.contentElements[referral.type.rawValue], referral.recipients.count == 1 else {
             throw Rejection(field: "type", reason: "the Ausländerbehörde's format has no message for \(referral.type) to \(referral.recipients.count) recipients")
         }
-        func element(_ name: String, _ value: String?) -> String { value.map { "<\(name)>\(xmlEscape($0))</\(name)>" } ?? "" }
         func text(_ field: String) -> String? {
             switch referral[field: field] {
             case .text(let value)?: Self.choiceWords.first { $0.value == value }?.key ?? value
@@ -151,32 +150,51 @@ public struct AuslaenderbehoerdeAdapter: AgencyAdapter {
             default: nil
             }
         }
-        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<nachricht xmlns=\"\(Self.namespace)\">"
-        xml += "<nachrichtenkopf>" + element("nachrichtenUUID", referral.senderMessageID) + element("weicheUUID", id.lowercasedString)
-        xml += element("nachrichtentyp", referral.type.rawValue) + element("erstellungszeitpunkt", Self.formatTime(referral.createdAt))
-        xml += "<autor>" + element("kennung", referral.sender.rawValue) + "</autor>"
-        xml += "<leser>" + element("kennung", referral.recipients[0].rawValue) + "</leser>"
-        xml += element("referenzUUID", referral.inReplyTo) + "</nachrichtenkopf>"
-        xml += element("rechtsgrundlage", referral.legalBasis) + element("zweck", referral.purpose.isEmpty ? nil : referral.purpose)
-        xml += element("einwilligung", referral.consentReference) + element("hinweis", referral.notice)
-        xml += "<person>" + Self.personElements.map { element($0.element, text($0.field)) }.joined() + "</person>"
-        xml += Self.caseElements.map { element($0.element, text($0.field)) }.joined()
-        xml += "<inhalt>" + content.map { element($0.element, text($0.field)) }.joined() + "</inhalt></nachricht>\n"
-        return OutboundDocument(bytes: Array(xml.utf8), fileName: "\(id.lowercasedString).xml", contentType: "application/xml")
+        var xml = XMLOutput()
+        xml.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<nachricht xmlns=\"\(Self.namespace)\">")
+        xml.raw("<nachrichtenkopf>")
+        xml.element("nachrichtenUUID", referral.senderMessageID)
+        xml.element("weicheUUID", id.lowercasedString)
+        xml.element("nachrichtentyp", referral.type.rawValue)
+        xml.element("erstellungszeitpunkt", Self.formatTime(referral.createdAt))
+        xml.raw("<autor>")
+        xml.element("kennung", referral.sender.rawValue)
+        xml.raw("</autor><leser>")
+        xml.element("kennung", referral.recipients[0].rawValue)
+        xml.raw("</leser>")
+        xml.element("referenzUUID", referral.inReplyTo)
+        xml.raw("</nachrichtenkopf>")
+        xml.element("rechtsgrundlage", referral.legalBasis)
+        xml.element("zweck", referral.purpose.isEmpty ? nil : referral.purpose)
+        xml.element("einwilligung", referral.consentReference)
+        xml.element("hinweis", referral.notice)
+        xml.raw("<person>")
+        for mapping in Self.personElements { xml.element(mapping.element, text(mapping.field)) }
+        xml.raw("</person>")
+        for mapping in Self.caseElements { xml.element(mapping.element, text(mapping.field)) }
+        xml.raw("<inhalt>")
+        for mapping in content { xml.element(mapping.element, text(mapping.field)) }
+        xml.raw("</inhalt></nachricht>\n")
+        return OutboundDocument(bytes: xml.bytes, fileName: "\(id.lowercasedString).xml", contentType: "application/xml")
     }
 
     public func encode(_ receipt: Receipt) throws(Rejection) -> OutboundDocument {
-        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        let body = "<referenzUUID>\(xmlEscape(receipt.reference))</referenzUUID><zeitpunkt>\(Self.formatTime(receipt.issuedAt))</zeitpunkt>"
-            + (receipt.senderMessageID.map { "<nachrichtenUUID>\(xmlEscape($0))</nachrichtenUUID>" } ?? "")
-            + (receipt.referralSenderMessageID.map { "<bezugNachrichtenUUID>\(xmlEscape($0))</bezugNachrichtenUUID>" } ?? "")
-        switch receipt.outcome {
-        case .accepted:
-            xml += "<quittung xmlns=\"\(Self.namespace)\">\(body)</quittung>\n"
-        case .rejected(let code, let reason):
-            xml += "<rueckweisung xmlns=\"\(Self.namespace)\">\(body)<grund code=\"\(xmlEscape(code))\">\(xmlEscape(reason))</grund></rueckweisung>\n"
+        var xml = XMLOutput()
+        let root = if case .accepted = receipt.outcome { "quittung" } else { "rueckweisung" }
+        xml.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(root) xmlns=\"\(Self.namespace)\">")
+        xml.element("referenzUUID", receipt.reference)
+        xml.element("zeitpunkt", Self.formatTime(receipt.issuedAt))
+        xml.element("nachrichtenUUID", receipt.senderMessageID)
+        xml.element("bezugNachrichtenUUID", receipt.referralSenderMessageID)
+        if case .rejected(let code, let reason) = receipt.outcome {
+            xml.raw("<grund code=\"")
+            xml.text(code)
+            xml.raw("\">")
+            xml.text(reason)
+            xml.raw("</grund>")
         }
-        return OutboundDocument(bytes: Array(xml.utf8), fileName: "receipt-\(receipt.reference).xml", contentType: "application/xml")
+        xml.raw("</\(root)>\n")
+        return OutboundDocument(bytes: xml.bytes, fileName: "receipt-\(receipt.reference).xml", contentType: "application/xml")
     }
 
     /// ISO 8601 with milliseconds and offset, e.g. `2026-01-10T10:00:00.000+01:00` or `…Z`.

@@ -115,21 +115,53 @@ struct XMLElement {
     }
 }
 
-/// Escapes text for XML content and attribute values.
-func xmlEscape(_ text: String) -> String {
-    // Byte by byte: the four characters are ASCII and never part of a longer UTF-8 sequence.
-    let needsEscaping: (UInt8) -> Bool = { $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">") || $0 == UInt8(ascii: "\"") }
-    guard text.utf8.contains(where: needsEscaping) else { return text }
-    var escaped: [UInt8] = []
-    escaped.reserveCapacity(text.utf8.count + 16)
-    for byte in text.utf8 {
-        switch byte {
-        case UInt8(ascii: "&"): escaped.append(contentsOf: "&amp;".utf8)
-        case UInt8(ascii: "<"): escaped.append(contentsOf: "&lt;".utf8)
-        case UInt8(ascii: ">"): escaped.append(contentsOf: "&gt;".utf8)
-        case UInt8(ascii: "\""): escaped.append(contentsOf: "&quot;".utf8)
-        default: escaped.append(byte)
+/// An XML document written straight into UTF-8 bytes, element by element.
+struct XMLOutput {
+    private(set) var bytes: [UInt8] = []
+
+    init() {
+        bytes.reserveCapacity(2048)
+    }
+
+    /// Markup as it is: the caller vouches that it is well-formed.
+    mutating func raw(_ markup: String) {
+        bytes.append(contentsOf: markup.utf8)
+    }
+
+    /// `<name>text</name>`, the text escaped; nothing when `text` is nil.
+    mutating func element(_ name: String, _ text: String?) {
+        guard let text else { return }
+        bytes.append(UInt8(ascii: "<"))
+        bytes.append(contentsOf: name.utf8)
+        bytes.append(UInt8(ascii: ">"))
+        self.text(text)
+        bytes.append(contentsOf: [UInt8(ascii: "<"), UInt8(ascii: "/")])
+        bytes.append(contentsOf: name.utf8)
+        bytes.append(UInt8(ascii: ">"))
+    }
+
+    /// Text with `&`, `<`, `>` and `"` escaped, for content and attribute values alike.
+    mutating func text(_ text: String) {
+        var text = text
+        text.withUTF8 { utf8 in
+            // Byte by byte: the four characters are ASCII and never part of a longer UTF-8
+            // sequence. The runs between them are copied whole.
+            var start = 0
+            for (index, byte) in utf8.enumerated() {
+                let escape: StaticString
+                switch byte {
+                case UInt8(ascii: "&"): escape = "&amp;"
+                case UInt8(ascii: "<"): escape = "&lt;"
+                case UInt8(ascii: ">"): escape = "&gt;"
+                case UInt8(ascii: "\""): escape = "&quot;"
+                default: continue
+                }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index]))
+                escape.withUTF8Buffer { bytes.append(contentsOf: $0) }
+                start = index + 1
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
         }
     }
-    return String(decoding: escaped, as: UTF8.self)
 }
+
