@@ -30,4 +30,25 @@ struct TimeOrderedUUIDTests {
             #expect(earlier.uuidString < later.uuidString)
         }
     }
+
+    /// The pool hands out every bit at random across its refills, and no number twice, also
+    /// to concurrent callers.
+    @Test func thePooledGeneratorIsRandomAcrossRefillsAndThreads() async {
+        let perTask = 3000  // 24,000 bytes each: several refills of the 4 KiB pool
+        let numbers = await withTaskGroup(of: [UInt64].self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    var generator = PooledRandom()
+                    return (0..<perTask).map { _ in generator.next() }
+                }
+            }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(numbers.count == 4 * perTask)
+        #expect(Set(numbers).count == numbers.count)
+        for bit in 0..<64 {
+            let set = numbers.filter { $0 >> UInt64(bit) & 1 == 1 }.count
+            #expect((0.45...0.55).contains(Double(set) / Double(numbers.count)), "bit \(bit) set in \(set) of \(numbers.count)")
+        }
+    }
 }

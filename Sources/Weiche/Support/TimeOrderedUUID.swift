@@ -6,22 +6,20 @@ extension UUID {
     /// random leaf per insert — what keeps inserting fast when the tables hold millions of rows
     /// (Docs/Performance.md). The randomness still makes ids unguessable.
     public static func timeOrdered(at date: Date = Date()) -> UUID {
-        var generator = CryptoRandom()
+        var generator = PooledRandom()
         return timeOrdered(at: date, using: &generator)
     }
 
     static func timeOrdered(at date: Date, using generator: inout some RandomNumberGenerator) -> UUID {
-        let milliseconds = UInt64(max(0, date.timeIntervalSince1970 * 1000))
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: milliseconds >> (8 * (5 - index))) }
-        let random = (generator.next() as UInt64, generator.next() as UInt64)
-        for index in 6..<16 {
-            let word = index < 11 ? random.0 : random.1
-            bytes[index] = UInt8(truncatingIfNeeded: word >> (8 * (index % 8)))
+        let milliseconds = UInt64(max(0, date.timeIntervalSince1970 * 1000)) & 0xFFFF_FFFF_FFFF
+        // Big-endian: 48 bits of milliseconds, version 7, 12 random bits; variant 10, 62 random bits.
+        let high = milliseconds << 16 | 0x7000 | (generator.next() & 0x0FFF)
+        let low = 0x8000_0000_0000_0000 | (generator.next() & 0x3FFF_FFFF_FFFF_FFFF)
+        var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &uuid) { raw in
+            raw.storeBytes(of: high.bigEndian, toByteOffset: 0, as: UInt64.self)
+            raw.storeBytes(of: low.bigEndian, toByteOffset: 8, as: UInt64.self)
         }
-        bytes[6] = 0x70 | (bytes[6] & 0x0F)  // version 7
-        bytes[8] = 0x80 | (bytes[8] & 0x3F)  // variant 10
-        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        return UUID(uuid: uuid)
     }
 }
