@@ -259,29 +259,31 @@ public enum PostgresJSONCoding {
         let secondOfDay = Int(unixSeconds - days * 86_400)
         let (year, month, day) = civil(fromDays: days)
         guard (1583...9999).contains(year) else { return slowFormat(seconds: seconds, fraction: fraction) }
-        var text = [UInt8](repeating: 0, count: 27)
-        func put(_ value: Int, _ width: Int, at offset: Int) {
-            var value = value
-            for index in stride(from: offset + width - 1, through: offset, by: -1) {
-                text[index] = UInt8(ascii: "0") + UInt8(value % 10)
-                value /= 10
+        // Written in place: a byte array and `String(decoding:)` cost more than the arithmetic.
+        return String(unsafeUninitializedCapacity: 27) { text in
+            func put(_ value: Int, _ width: Int, at offset: Int) {
+                var value = value
+                for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                    text[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
             }
+            put(Int(year), 4, at: 0)
+            text[4] = UInt8(ascii: "-")
+            put(month, 2, at: 5)
+            text[7] = UInt8(ascii: "-")
+            put(day, 2, at: 8)
+            text[10] = UInt8(ascii: "T")
+            put(secondOfDay / 3600, 2, at: 11)
+            text[13] = UInt8(ascii: ":")
+            put(secondOfDay / 60 % 60, 2, at: 14)
+            text[16] = UInt8(ascii: ":")
+            put(secondOfDay % 60, 2, at: 17)
+            text[19] = UInt8(ascii: ".")
+            put(fraction, 6, at: 20)
+            text[26] = UInt8(ascii: "Z")
+            return 27
         }
-        put(Int(year), 4, at: 0)
-        text[4] = UInt8(ascii: "-")
-        put(month, 2, at: 5)
-        text[7] = UInt8(ascii: "-")
-        put(day, 2, at: 8)
-        text[10] = UInt8(ascii: "T")
-        put(secondOfDay / 3600, 2, at: 11)
-        text[13] = UInt8(ascii: ":")
-        put(secondOfDay / 60 % 60, 2, at: 14)
-        text[16] = UInt8(ascii: ":")
-        put(secondOfDay % 60, 2, at: 17)
-        text[19] = UInt8(ascii: ".")
-        put(fraction, 6, at: 20)
-        text[26] = UInt8(ascii: "Z")
-        return String(decoding: text, as: UTF8.self)
     }
 
     /// `date` as reading back what ``format(_:)`` wrote gives it: to the microsecond, as

@@ -67,11 +67,11 @@ public struct AuditBatch: Sendable {
                 output.string(subject)
             }
             output.raw(",\"details\":{")
-            for (position, key) in event.details.keys.sorted().enumerated() {
+            for (position, detail) in event.details.sorted(by: { $0.key < $1.key }).enumerated() {
                 if position > 0 { output.byte(",") }
-                output.string(key)
+                output.string(detail.key)
                 output.byte(":")
-                output.string(event.details[key]!)
+                output.string(detail.value)
             }
             output.raw("}}")
         }

@@ -171,7 +171,7 @@ public struct PipelineStore: Sendable {
         var subject: String?
 
         static func bindings(_ rows: [MessageRow]) -> PostgresBindings {
-            let json = JSONOutput.array(rows, bytesEach: 2560) { row, output in
+            let json = JSONOutput.array(rows, bytesEach: 512 + (rows.map(\.referral.count).max() ?? 0)) { row, output in
                 output.raw("{\"id\":")
                 output.uuid(row.id)
                 output.raw(",\"sender\":")
@@ -219,7 +219,7 @@ public struct PipelineStore: Sendable {
         var content: [UInt8]
 
         static func bindings(_ rows: [DeliveryRow]) -> PostgresBindings {
-            let json = JSONOutput.array(rows, bytesEach: 2304) { row, output in
+            let json = JSONOutput.array(rows, bytesEach: 256 + (rows.map(\.content.count).max() ?? 0)) { row, output in
                 output.raw("{\"id\":")
                 output.uuid(row.id)
                 output.raw(",\"messageId\":")
