@@ -16,8 +16,13 @@ extension MassArbeitAdapter {
             "legalBasis", "purpose", "consentRef", "inReplyTo", "notice", "person", "details",
         ]
 
-        static let caseworkerKeys: Set<String> = ["id", "name", "phone"]
-        static let personKeys: Set<String> = ["familyName", "givenName", "birthDate", "nationality", "address", "phone"]
+        /// The members of `caseworker` and `person`, and the fields they are read into.
+        static let caseworkerFields = fields(["id", "name", "phone"], prefix: "caseworker")
+        static let personFields = fields(["familyName", "givenName", "birthDate", "nationality", "address", "phone"], prefix: "person")
+
+        static func fields(_ members: [String], prefix: String) -> [String: String] {
+            Dictionary(uniqueKeysWithValues: members.map { ($0, "\(prefix).\($0)") })
+        }
 
         mutating func referral(_ object: JSONObject, from agency: AgencyID) -> Referral? {
             for key in object.keys.filter({ !Self.referralKeys.contains($0) }).sorted() { problem(key, "unknown field") }
@@ -38,9 +43,9 @@ extension MassArbeitAdapter {
             let weicheID = string(object, "weicheMessageId", required: false).flatMap(UUID.init(parsing:))
             var values: [String: FieldValue] = [:]
             if let caseNumber = string(object, "caseNumber", required: false) { values["caseNumber"] = .text(caseNumber) }
-            nested(object["caseworker"], prefix: "caseworker", keys: Self.caseworkerKeys, into: &values)
+            nested(object["caseworker"], prefix: "caseworker", fields: Self.caseworkerFields, into: &values)
             if object["person"] == nil { problem("person", "is missing") }
-            nested(object["person"], prefix: "person", keys: Self.personKeys, into: &values)
+            nested(object["person"], prefix: "person", fields: Self.personFields, into: &values)
             guard let messageID, let createdAt, let type, let recipients, let legalBasis, let purpose,
                 let spec = ReferralCatalogue.spec(for: type)
             else { return nil }
@@ -119,8 +124,8 @@ extension MassArbeitAdapter {
             return result
         }
 
-        /// Copies an object's scalar members into `values` as `prefix.key`.
-        mutating func nested(_ value: JSONValue?, prefix: String, keys: Set<String>, into values: inout [String: FieldValue]) {
+        /// Copies an object's scalar members into `values` as the fields `fields` names for them.
+        mutating func nested(_ value: JSONValue?, prefix: String, fields: [String: String], into values: inout [String: FieldValue]) {
             guard let value else { return }
             guard case .object(let object) = value else {
                 problem(prefix, "must be an object, not \(value.typeName)")
@@ -128,14 +133,14 @@ extension MassArbeitAdapter {
             }
             var found: [(field: String, reason: String)] = []
             for (key, member) in object {
-                guard keys.contains(key) else {
+                guard let field = fields[key] else {
                     found.append(("\(prefix).\(key)", "unknown field"))
                     continue
                 }
                 switch member {
-                case .string(let text): values["\(prefix).\(key)"] = .text(text)
+                case .string(let text): values[field] = .text(text)
                 case .null: break
-                default: found.append(("\(prefix).\(key)", "must be a string, not \(member.typeName)"))
+                default: found.append((field, "must be a string, not \(member.typeName)"))
                 }
             }
             report(found)
@@ -156,11 +161,11 @@ extension MassArbeitAdapter {
             var found: [(field: String, reason: String)] = []
             defer { report(found) }
             members: for (key, member) in object {
-                let name = "details.\(key)"
-                guard let field = spec.details.first(where: { $0.name == name }) else {
-                    found.append((name, "not a field of \(spec.type)"))
+                guard let field = spec.detailsByMember[key] else {
+                    found.append(("details.\(key)", "not a field of \(spec.type)"))
                     continue
                 }
+                let name = field.name
                 switch (field.kind, member) {
                 case (.text, .string(let text)), (.choice, .string(let text)), (.day, .string(let text)): values[name] = .text(text)
                 case (.integer, .number(let number)) where number == number.rounded() && abs(number) < 1e15: values[name] = .integer(Int(number))

@@ -52,12 +52,20 @@ public enum ReferralCatalogue {
         /// Every field a referral of this type may carry: the subject's, then the details.
         /// Stored, not computed: it is read for every field of every referral.
         public let fields: [Field]
+        /// The details by the name of their member in a `details` object: `reason` for
+        /// `details.reason`. Readers look up every member they read.
+        public let detailsByMember: [String: Field]
 
         public init(type: ReferralType, answers: ReferralType?, details: [Field]) {
             self.type = type
             self.answers = answers
             self.details = details
             self.fields = ReferralCatalogue.subjectFields + details
+            var detailsByMember: [String: Field] = [:]
+            for field in details where field.name.hasPrefix("details.") {
+                detailsByMember[String(field.name.dropFirst("details.".count))] = field
+            }
+            self.detailsByMember = detailsByMember
         }
     }
 

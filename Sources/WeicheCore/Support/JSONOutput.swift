@@ -13,14 +13,17 @@ public struct JSONOutput: Sendable {
 
     /// A JSON array of `elements`, each written by `write`: the brackets and commas around
     /// hand-written rows. `bytesEach` sizes the buffer.
+    /// Inlinable, so that it is specialised for the row types of other modules instead of
+    /// looking up their type metadata on every element.
+    @inlinable
     public static func array<Element>(_ elements: [Element], bytesEach: Int, _ write: (Element, inout JSONOutput) -> Void) -> [UInt8] {
         var output = JSONOutput(capacity: elements.count * bytesEach + 2)
-        output.byte("[")
-        for (index, element) in elements.enumerated() {
-            if index > 0 { output.byte(",") }
-            write(element, &output)
+        output.bytes.append(UInt8(ascii: "["))
+        for index in elements.indices {
+            if index > 0 { output.bytes.append(UInt8(ascii: ",")) }
+            write(elements[index], &output)
         }
-        output.byte("]")
+        output.bytes.append(UInt8(ascii: "]"))
         return output.bytes
     }
 
@@ -28,7 +31,11 @@ public struct JSONOutput: Sendable {
         bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
-    public mutating func raw(_ other: some Sequence<UInt8>) {
+    public mutating func raw(_ other: [UInt8]) {
+        bytes.append(contentsOf: other)
+    }
+
+    public mutating func raw(_ other: ArraySlice<UInt8>) {
         bytes.append(contentsOf: other)
     }
 

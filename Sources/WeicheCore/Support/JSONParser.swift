@@ -15,6 +15,14 @@ extension JSONValue {
     /// Parses one JSON document (RFC 8259) from UTF-8 bytes: strict (no comments, no trailing
     /// commas, no duplicate member names, valid UTF-8 only), nested at most `maximumDepth` deep,
     /// and never crashes on any input. Numbers become `Double`s, as with `JSONDecoder`.
+    public init(parsing bytes: [UInt8], maximumDepth: Int = 64) throws(JSONParseError) {
+        // Concrete for the common case: the generic initialiser below is not specialised for
+        // callers in other modules.
+        self = try bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONParseError) in try JSONValue.parse(buffer, maximumDepth: maximumDepth) }
+        }.get()
+    }
+
     public init(parsing bytes: some Collection<UInt8>, maximumDepth: Int = 64) throws(JSONParseError) {
         let contiguous = bytes.withContiguousStorageIfAvailable { buffer in
             Result { () throws(JSONParseError) in try JSONValue.parse(buffer, maximumDepth: maximumDepth) }

@@ -1,7 +1,10 @@
 import struct Foundation.UUID
 import typealias Foundation.uuid_t
 
-extension StringProtocol {
+// Concrete on `String`, not generic over `StringProtocol`: a generic function of this module is
+// not specialised for its callers in other modules, and every call then looks up type
+// metadata — a generic `UUID(parsing:)` cost more than the `sscanf` it replaced.
+extension String {
     /// Whether the text is empty or only white space: Unicode's `White_Space` (spaces, tabs,
     /// line breaks, U+0085, U+00A0 and the other space separators) and the zero-width space
     /// U+200B. The same answer as trimming Foundation's `.whitespacesAndNewlines` and asking
@@ -24,7 +27,7 @@ extension UUID {
     /// of either case elsewhere. The same UUID as `UUID(uuidString:)` gives, without its
     /// `sscanf` (a profile's largest cost in reading a MaßArbeit referral's ids), and stricter:
     /// `sscanf` also lets through a space, a sign or a short group of digits.
-    public init?(parsing text: some StringProtocol) {
+    public init?(parsing text: String) {
         var bytes = (0 as UInt64, 0 as UInt64)
         var count = 0
         for (index, byte) in text.utf8.enumerated() {
