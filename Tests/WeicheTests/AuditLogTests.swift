@@ -363,6 +363,23 @@ struct AuditLogTests {
         // RFC 4231, test case 2.
         let mac = HMACSHA256.mac(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8))
         #expect(mac.hexString == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        // Test case 1, and test case 6: a key longer than SHA-256's block.
+        #expect(HMACSHA256.mac(key: [UInt8](repeating: 0x0b, count: 20), message: Array("Hi There".utf8)).hexString
+            == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+        #expect(HMACSHA256.mac(key: [UInt8](repeating: 0xaa, count: 131), message: Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8)).hexString
+            == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+    }
+
+    /// The one fetched HMAC serves concurrent callers, each with the result it would get alone.
+    @Test func hmacFromManyTasksAtOnce() async {
+        let messages = (0..<400).map { Array("message \($0)".utf8) }
+        let alone = messages.map { HMACSHA256.mac(key: Array("key".utf8), message: $0) }
+        let together = await withTaskGroup(of: (Int, [UInt8]).self) { group in
+            for (index, message) in messages.enumerated() { group.addTask { (index, HMACSHA256.mac(key: Array("key".utf8), message: message)) } }
+            return await group.reduce(into: [Int: [UInt8]]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(messages.indices.allSatisfy { together[$0] == alone[$0] })
+        #expect(Set(alone).count == messages.count)
     }
 
     @Test func exportsVerifyOnTheirOwnAndRevealTampering() async throws {
