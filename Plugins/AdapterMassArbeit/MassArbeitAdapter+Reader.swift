@@ -25,7 +25,9 @@ extension MassArbeitAdapter {
         }
 
         mutating func referral(_ object: JSONObject, from agency: AgencyID) -> Referral? {
-            for key in object.keys.filter({ !Self.referralKeys.contains($0) }).sorted() { problem(key, "unknown field") }
+            var unknown: [String] = []
+            for (key, _) in object where !Self.referralKeys.contains(key) { unknown.append(key) }
+            for key in unknown.sorted() { problem(key, "unknown field") }
             let messageID = string(object, "messageId", required: true)
             if let messageID, UUID(parsing: messageID) == nil { problem("messageId", "must be a UUID") }
             let createdAt = timestamp(object, "createdAt")
@@ -41,7 +43,8 @@ extension MassArbeitAdapter {
             let inReplyTo = string(object, "inReplyTo", required: false)
             let notice = string(object, "notice", required: false)
             let weicheID = string(object, "weicheMessageId", required: false).flatMap(UUID.init(parsing:))
-            var values: [String: FieldValue] = [:]
+            // Sized for every field a type has, so that it never grows while it is filled.
+            var values = [String: FieldValue](minimumCapacity: 32)
             if let caseNumber = string(object, "caseNumber", required: false) { values["caseNumber"] = .text(caseNumber) }
             nested(object["caseworker"], prefix: "caseworker", fields: Self.caseworkerFields, into: &values)
             if object["person"] == nil { problem("person", "is missing") }

@@ -52,6 +52,18 @@ struct ReferralJSONTests {
             withNewID.id = id
             let both = ReferralJSON.encodeStoredAndCanonical(referral, id: id)
             #expect(both.stored == ReferralJSON.encode(withNewID) && both.canonical == ReferralJSON.encode(referral, includingID: false))
+            // A delivery's copy: some fields removed, its own envelope; copied or written whole.
+            var delivered = withNewID
+            let keep = DataCategory.allCases.filter { _ in Bool.random(using: &generator) }
+            delivered = delivered.minimised(to: Set(keep)).0
+            delivered.recipients = [AgencyID("jugendamt")!]
+            delivered.legalBasis = Self.randomText(&generator)
+            delivered.purpose = Self.randomText(&generator)
+            delivered.notice = Bool.random(using: &generator) ? Self.randomText(&generator) : nil
+            if Int.random(in: 0..<10, using: &generator) == 0 { delivered.fields.shuffle(using: &generator) }
+            if Int.random(in: 0..<10, using: &generator) == 0 { delivered.consentReference = "other" }
+            if Int.random(in: 0..<10, using: &generator) == 0 { delivered.fields.append(ReferralField("new", .case, .boolean(true))) }
+            #expect(ReferralJSON.encode(delivered, copyingFieldsFrom: both) == ReferralJSON.encode(delivered))
             let decoded = try ReferralJSON.decode(ours)
             #expect(ReferralJSON.referral(try JSONValue(parsing: ours)) != nil, "the fast path reads what it writes")
             #expect(decoded.id == referral.id && decoded.fields == referral.fields && decoded.notice == referral.notice)

@@ -66,14 +66,16 @@ public struct PipelineStore: Sendable {
         guard !batch.isEmpty else { return ([], []) }
         let now = clock.now()
         var messages: [MessageRow] = []
+        var written: [ReferralJSON.Written] = []
         for (referral, _) in batch {
             let id = UUID.timeOrdered(at: now)
-            let (stored, canonical) = ReferralJSON.encodeStoredAndCanonical(referral, id: id)
+            let forms = ReferralJSON.encodeStoredAndCanonical(referral, id: id)
+            written.append(forms)
             messages.append(MessageRow(
                 id: id, sender: referral.sender.rawValue, senderMessageId: referral.senderMessageID, type: referral.type.rawValue,
                 sentAt: referral.createdAt, receivedAt: now, legalBasis: referral.legalBasis, purpose: referral.purpose,
-                consentReference: referral.consentReference, inReplyTo: referral.inReplyTo, contentSha256: SHA256.hash(canonical).hexString,
-                referral: stored, subject: subjectKey?.subject(of: referral)))
+                consentReference: referral.consentReference, inReplyTo: referral.inReplyTo, contentSha256: SHA256.hash(forms.canonical).hexString,
+                referral: forms.stored, subject: subjectKey?.subject(of: referral)))
         }
         return try await pool.withAuditedTransaction { connection, audit in
             let inserted = Set(try await connection.query(PostgresQuery(unsafeSQL: Self.insertMessagesSQL, bindings: MessageRow.bindings(messages)))
@@ -88,7 +90,7 @@ public struct PipelineStore: Sendable {
             }
             var outcomes: [IngestOutcome] = []
             var deliveries: [DeliveryRow] = []
-            for (message, (referral, decisions)) in zip(messages, batch) {
+            for ((message, forms), (referral, decisions)) in zip(zip(messages, written), batch) {
                 guard inserted.contains(message.id) else {
                     guard let (existingID, existingHash) = existing[message.sender + "\u{0}" + message.senderMessageId] else {
                         throw WeicheError(.conflict, "message \(message.senderMessageId) from \(message.sender) was neither stored nor found")
@@ -119,7 +121,7 @@ public struct PipelineStore: Sendable {
                         let deliveryID = UUID.timeOrdered(at: now)
                         deliveries.append(DeliveryRow(
                             id: deliveryID, messageId: message.id, recipient: allowed.recipient, referral: content,
-                            content: ReferralJSON.encode(content)))
+                            content: ReferralJSON.encode(content, copyingFieldsFrom: forms)))
                         created[allowed.recipient] = deliveryID
                         audit.add(AuditEvent(.routed, at: now, actor: actor, message: message.id, agency: allowed.recipient, details: [
                             "legalBasis": allowed.route.legalBasis, "purpose": allowed.route.purpose,

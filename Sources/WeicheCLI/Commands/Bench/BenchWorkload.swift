@@ -52,7 +52,7 @@ enum BenchReferrals {
 
     static func item(_ index: Int, run: String) -> InboundItem {
         let common = """
-            { "schema": "massarbeit.referral/1", "messageId": "\(UUID().lowercasedString)", "createdAt": "2026-11-25T08:00:00.000+01:00",
+            { "schema": "massarbeit.referral/1", "messageId": "\(UUID.timeOrdered().lowercasedString)", "createdAt": "2026-11-25T08:00:00.000+01:00",
             "caseNumber": "BG-\(index)", "caseworker": { "id": "kav-017", "name": "Frau Weiß", "phone": "05931 44-1234" },
             "purpose": "Eingliederung in Arbeit",
             "person": { "familyName": "Bench\(index % 997)", "givenName": "Person", "birthDate": "1990-02-28", "nationality": "DE",
