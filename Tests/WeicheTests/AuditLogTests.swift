@@ -380,6 +380,13 @@ struct AuditLogTests {
         }
         #expect(messages.indices.allSatisfy { together[$0] == alone[$0] })
         #expect(Set(alone).count == messages.count)
+        // One keyed context, as a SubjectKey holds it, shared by all the tasks.
+        let keyed = HMACSHA256.Keyed(Array("key".utf8))
+        let shared = await withTaskGroup(of: (Int, [UInt8]).self) { group in
+            for (index, message) in messages.enumerated() { group.addTask { (index, keyed.mac(message)) } }
+            return await group.reduce(into: [Int: [UInt8]]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(messages.indices.allSatisfy { shared[$0] == alone[$0] })
     }
 
     @Test func exportsVerifyOnTheirOwnAndRevealTampering() async throws {

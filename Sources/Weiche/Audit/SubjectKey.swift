@@ -12,7 +12,7 @@ import WeicheCore
 /// runs of spaces become one. Different spellings beyond that (`Müller`/`Mueller`) are
 /// different identifiers.
 public struct SubjectKey: Sendable {
-    private let key: [UInt8]
+    private let mac: HMACSHA256.Keyed
 
     /// The shortest key accepted, in bytes.
     public static let minimumLength = 32
@@ -20,7 +20,7 @@ public struct SubjectKey: Sendable {
     /// A key from a secret of at least ``minimumLength`` bytes.
     public init?(secret: [UInt8]) {
         guard secret.count >= Self.minimumLength else { return nil }
-        key = secret
+        mac = HMACSHA256.Keyed(secret)
     }
 
     /// A random key, for a demo or a test that needs one only while it runs.
@@ -52,7 +52,7 @@ public struct SubjectKey: Sendable {
 
     /// The keyed hash of a person, as 64 hexadecimal digits.
     public func subject(_ person: SubjectIdentifier) -> String {
-        HMACSHA256.mac(key: key, message: Array(person.canonical.utf8)).hexString
+        mac.mac(Array(person.canonical.utf8)).hexString
     }
 
     /// The keyed hash of the person a referral is about, if it names family name, given name
