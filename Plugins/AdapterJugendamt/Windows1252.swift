@@ -33,22 +33,34 @@ enum Windows1252 {
     /// Appends `text` encoded; false, with `bytes` as they were, if it holds a character
     /// Windows-1252 cannot represent.
     static func append(_ text: String, to bytes: inout [UInt8]) -> Bool {
-        // ASCII is the same in both encodings.
-        if text.utf8.allSatisfy({ $0 < 0x80 }) {
-            bytes.append(contentsOf: text.utf8)
+        let start = bytes.count
+        var text = text
+        // From the UTF-8 bytes: ASCII and the Latin-1 letters (two-byte sequences for U+00A0 to
+        // U+00FF) by arithmetic, every other character by its scalar through the table.
+        let succeeded = text.withUTF8 { utf8 -> Bool in
+            var index = 0
+            while index < utf8.count {
+                let lead = utf8[index]
+                if lead < 0x80 {
+                    bytes.append(lead)
+                    index += 1
+                    continue
+                }
+                let length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2
+                if length == 2, lead == 0xC3 || (lead == 0xC2 && utf8[index + 1] >= 0xA0) {
+                    bytes.append((lead & 0x03) << 6 | (utf8[index + 1] & 0x3F))
+                    index += 2
+                    continue
+                }
+                var value = UInt32(lead) & (0xFF >> (length + 1))
+                for offset in 1..<length { value = value << 6 | UInt32(utf8[index + offset] & 0x3F) }
+                guard let scalar = Unicode.Scalar(value), let position = high.firstIndex(of: scalar) else { return false }
+                bytes.append(0x80 + UInt8(position))
+                index += length
+            }
             return true
         }
-        let start = bytes.count
-        for scalar in text.unicodeScalars {
-            if scalar.value < 0x80 || (0xA0...0xFF).contains(scalar.value) {
-                bytes.append(UInt8(scalar.value))
-            } else if let index = high.firstIndex(of: scalar) {
-                bytes.append(0x80 + UInt8(index))
-            } else {
-                bytes.removeSubrange(start...)
-                return false
-            }
-        }
-        return true
+        if !succeeded { bytes.removeSubrange(start...) }
+        return succeeded
     }
 }

@@ -183,6 +183,36 @@ struct JugendamtAdapterTests {
         #expect(JugendamtAdapter.germanDay("2026-03-01") == "01.03.2026")
     }
 
+    /// Text is encoded from its UTF-8 bytes as it was scalar by scalar: ASCII, Latin-1, the
+    /// typographic characters of 0x80–0x9F, and refusal of everything else (the C1 controls too).
+    @Test func windows1252EncodingAgreesWithTheScalarTable() {
+        func reference(_ text: String) -> [UInt8]? {
+            let high: [UInt32] = [0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
+                                  0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178]
+            var bytes: [UInt8] = []
+            for scalar in text.unicodeScalars {
+                if scalar.value < 0x80 || (0xA0...0xFF).contains(scalar.value) {
+                    bytes.append(UInt8(scalar.value))
+                } else if let index = high.firstIndex(of: scalar.value) {
+                    bytes.append(0x80 + UInt8(index))
+                } else {
+                    return nil
+                }
+            }
+            return bytes
+        }
+        let pool: [Unicode.Scalar] = ["a", "\u{0}", "\u{7F}", "\u{80}", "\u{81}", "\u{9F}", "\u{A0}", "\u{BF}", "\u{C0}", "ä", "ß", "\u{FF}", "\u{100}",
+                                      "€", "„", "“", "‚", "ƒ", "…", "Ÿ", "ş", "ễ", "日", "😀", "\u{FFFD}"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<3000 {
+            let text = String(String.UnicodeScalarView((0..<Int.random(in: 0...12, using: &generator)).map { _ in pool.randomElement(using: &generator)! }))
+            var bytes: [UInt8] = [0x41]
+            let encoded = Windows1252.append(text, to: &bytes)
+            #expect(encoded == (reference(text) != nil), "\(text.unicodeScalars.map(\.value))")
+            #expect(bytes == [0x41] + (reference(text) ?? []), "\(text.unicodeScalars.map(\.value))")
+        }
+    }
+
     /// A referral of `spec`'s type with every field the Jugendamt's format carries.
     static func sample(_ spec: ReferralCatalogue.TypeSpec) -> Referral {
         let carried: Set = ["person.familyName", "person.givenName", "person.birthDate", "person.nationality", "person.address",
