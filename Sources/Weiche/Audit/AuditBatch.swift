@@ -47,9 +47,12 @@ public struct AuditBatch: Sendable {
 
     /// The events as `audit_append` reads them: an array of objects, written directly.
     var json: [UInt8] {
-        JSONOutput.array(events, bytesEach: 256) { event, output in
+        // A transaction's events mostly share one time: formatted once.
+        var formatted: (at: Date, text: String)?
+        return JSONOutput.array(events, bytesEach: 256) { event, output in
+            if formatted?.at != event.at { formatted = (event.at, PostgresJSONCoding.format(event.at)) }
             output.raw("{\"at\":")
-            output.string(PostgresJSONCoding.format(event.at))
+            output.string(formatted!.text)
             output.raw(",\"actor\":")
             output.string(event.actor)
             output.raw(",\"kind\":")
