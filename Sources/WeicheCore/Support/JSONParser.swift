@@ -23,6 +23,7 @@ extension JSONValue {
         }.get()
     }
 
+    /// The same for any collection of bytes (copied first if it is not contiguous).
     public init(parsing bytes: some Collection<UInt8>, maximumDepth: Int = 64) throws(JSONParseError) {
         let contiguous = bytes.withContiguousStorageIfAvailable { buffer in
             Result { () throws(JSONParseError) in try JSONValue.parse(buffer, maximumDepth: maximumDepth) }
