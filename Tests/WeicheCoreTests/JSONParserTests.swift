@@ -67,14 +67,19 @@ struct JSONParserTests {
         #expect((try? JSONValue(parsing: Array((String(repeating: "[", count: 64) + String(repeating: "]", count: 64)).utf8))) != nil)
     }
 
-    @Test func neverCrashesOnArbitraryBytes() {
+    @Test func neverCrashesOnArbitraryBytes() async {
         var generator = SystemRandomNumberGenerator()
         let alphabet = Array(#"{}[]":,-.0123456789eEtrufalsn\ u"#.utf8) + [0x00, 0x80, 0xC3, 0xA9, 0xFF, 0x0A]
         var parsed = 0
-        for _ in 0..<20_000 {
+        for round in 0..<20_000 {
+            if round % 500 == 0 { await Task.yield() }  // a long loop: let other tests' tasks in
             let bytes = (0..<Int.random(in: 0...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
-            let foundation = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
             let ours = try? JSONValue(parsing: bytes)
+            // Compared with Foundation for a fifth of them: under the test runner every error
+            // Foundation's decoder throws (and it throws while probing each value's type)
+            // captures a backtrace, seconds of CPU that other tests, some of them timed, wait for.
+            guard round % 5 == 0 else { continue }
+            let foundation = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
             // Whatever we accept, Foundation accepts as the same value (we are stricter:
             // duplicate names) — except a zero with an exponent (`0e5`), valid JSON that
             // Foundation refuses.
