@@ -97,10 +97,8 @@ extension JugendamtAdapter {
     /// arithmetic (a calendar's date components were most of the writer's time).
     static func formatDateTime(_ date: Date) -> String {
         let local = Int((date.timeIntervalSinceReferenceDate + Double(berlin.secondsFromGMT(for: date))).rounded(.down))
-        let days = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
-        let minuteOfDay = (local - days * 86_400) / 60
-        let (year, month, day) = ISO8601Time.civil(daysFrom2001: days)
+        let (year, month, day, secondOfDay) = ISO8601Time.civil(secondsFrom2001: local)
         func two(_ number: Int) -> String { number < 10 ? "0\(number)" : String(number) }
-        return "\(two(day)).\(two(month)).\(year) \(two(minuteOfDay / 60)):\(two(minuteOfDay % 60))"
+        return "\(two(day)).\(two(month)).\(year) \(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60))"
     }
 }

@@ -80,9 +80,7 @@ public enum ISO8601Time {
         // Foundation's order: nanoseconds truncated from the fraction, milliseconds from them.
         guard whole.isFinite, abs(whole) < 300_000_000_000 else { return date.formatted(fractional) }
         let milliseconds = Int((interval - whole) * 1_000_000_000) / 1_000_000
-        let seconds = Int(whole)
-        let (days, secondOfDay) = (seconds.floorDivided(by: 86_400), seconds.floorModulo(86_400))
-        let (year, month, day) = civil(daysFrom2001: days)
+        let (year, month, day, secondOfDay) = civil(secondsFrom2001: Int(whole))
         guard (1583...9999).contains(year) else { return date.formatted(fractional) }
         return String(unsafeUninitializedCapacity: 24) { buffer in
             var index = 0
@@ -104,6 +102,13 @@ public enum ISO8601Time {
             put(secondOfDay % 60, width: 2); put("."); put(milliseconds, width: 3); put("Z")
             return index
         }
+    }
+
+    /// The Gregorian date and the second of its day `seconds` after 2001-01-01T00:00:00
+    /// (negative before), in whatever zone the count is in.
+    public static func civil(secondsFrom2001 seconds: Int) -> (year: Int, month: Int, day: Int, secondOfDay: Int) {
+        let (year, month, day) = civil(daysFrom2001: seconds.floorDivided(by: 86_400))
+        return (year, month, day, seconds.floorModulo(86_400))
     }
 
     /// The Gregorian date `days` after 2001-01-01 (the inverse of ``daysFrom2001(year:month:day:)``).
