@@ -24,11 +24,12 @@ public struct PostgresDataType: RawRepresentable, Hashable, Sendable, CustomStri
     public static let textArray = Self(rawValue: 1009)
     public static let int8Array = Self(rawValue: 1016)
     public static let uuidArray = Self(rawValue: 2951)
+    public static let jsonArray = Self(rawValue: 199)
 
     private static let names: [UInt32: String] = [
         16: "bool", 17: "bytea", 19: "name", 20: "int8", 21: "int2", 23: "int4", 25: "text",
         26: "oid", 114: "json", 700: "float4", 701: "float8", 1042: "bpchar", 1043: "varchar",
-        1114: "timestamp", 1184: "timestamptz", 2950: "uuid", 3802: "jsonb", 1009: "text[]", 1016: "int8[]", 2951: "uuid[]",
+        1114: "timestamp", 1184: "timestamptz", 2950: "uuid", 3802: "jsonb", 1009: "text[]", 1016: "int8[]", 2951: "uuid[]", 199: "json[]",
     ]
 
     public var description: String { Self.names[rawValue] ?? "oid \(rawValue)" }

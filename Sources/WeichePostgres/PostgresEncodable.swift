@@ -212,6 +212,35 @@ public struct PostgresRawJSON: PostgresEncodable {
     }
 }
 
+/// JSON documents written elsewhere, sent as one `json[]` parameter as they are. PostgreSQL
+/// checks that each is JSON but, unlike `jsonb`, builds nothing from it: a `json` value keeps
+/// its text. For large documents stored as they came (Decision 0011).
+public struct PostgresRawJSONArray: PostgresEncodable {
+    public var documents: [[UInt8]]
+
+    public init(_ documents: [[UInt8]]) {
+        self.documents = documents
+    }
+
+    public var postgresType: PostgresDataType { .jsonArray }
+
+    public func encode(into buffer: inout [UInt8]) throws(PostgresError) {
+        buffer.reserveCapacity(buffer.count + 20 + documents.reduce(0) { $0 + 4 + $1.count })
+        Int32(1).appendBigEndian(to: &buffer)  // dimensions
+        Int32(0).appendBigEndian(to: &buffer)  // no NULL elements
+        PostgresDataType.json.rawValue.appendBigEndian(to: &buffer)
+        Int32(documents.count).appendBigEndian(to: &buffer)
+        Int32(1).appendBigEndian(to: &buffer)  // lower bound
+        for document in documents {
+            guard let length = Int32(exactly: document.count) else {
+                throw PostgresError(code: .encoding, message: "a JSON document of \(document.count) bytes is too large for a parameter")
+            }
+            length.appendBigEndian(to: &buffer)
+            buffer.append(contentsOf: document)
+        }
+    }
+}
+
 /// The text of a `json` or `jsonb` column, undecoded.
 public struct PostgresJSONText: PostgresDecodable {
     public var bytes: [UInt8]

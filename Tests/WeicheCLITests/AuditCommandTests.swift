@@ -44,9 +44,9 @@ struct AuditCommandTests {
             for (family, given, born) in Self.people {
                 let truth = try await pool.query("""
                     SELECT id::text FROM message m
-                    WHERE EXISTS (SELECT FROM jsonb_array_elements(m.referral -> 'fields') f
+                    WHERE EXISTS (SELECT FROM json_array_elements(m.referral -> 'fields') f
                                   WHERE f ->> 'name' = 'person.birthDate' AND f -> 'value' ->> 'day' = \(born))
-                      AND EXISTS (SELECT FROM jsonb_array_elements(m.referral -> 'fields') f
+                      AND EXISTS (SELECT FROM json_array_elements(m.referral -> 'fields') f
                                   WHERE f ->> 'name' = 'person.givenName' AND f -> 'value' ->> 'text' = \(given))
                     """).map { try $0.decode(String.self, at: 0) }
                 #expect(!truth.isEmpty, "\(family) has messages")

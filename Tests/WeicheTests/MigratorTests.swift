@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Weiche
 import WeicheCore
@@ -28,6 +29,41 @@ struct MigratorTests {
             #expect(recorded.map(\.0) == Migration.all.map(\.version))
             #expect(recorded.map(\.1) == Migration.all.map(\.checksum))
             try await Migrator().verifyCurrent(on: pool)
+        }
+    }
+
+    /// Migration 10 turns the payload columns from `jsonb` into `json`: payloads stored
+    /// before it read back as the same referrals, and the columns stay compressed as before.
+    @Test func payloadsStoredAsJsonbReadTheSameAfterMigration10() async throws {
+        try await TestPostgres.withSchema { pool async throws in
+            let before = Migration.all.filter { $0.version < 10 }
+            _ = try await Migrator(migrations: before).migrate(on: pool)
+            let compression = "SELECT string_agg(attcompression::text, ',' ORDER BY attname) FROM pg_attribute WHERE attrelid IN ('message'::regclass, 'delivery'::regclass) AND attname IN ('referral', 'content')"
+            let compressionBefore = try await pool.query(PostgresQuery(unsafeSQL: compression)).single().decode(String?.self, at: 0)
+            let spec = try #require(ReferralCatalogue.spec(for: ReferralType("kinderbetreuung.anfrage")!))
+            var referral = ReferralSamples.referral(spec, from: AgencyID("massarbeit")!, to: AgencyID("jugendamt")!)
+            referral.createdAt = Date(timeIntervalSince1970: 1_767_600_000.123_456)
+            let text = String(decoding: ReferralJSON.encode(referral), as: UTF8.self)
+            let message = UUID()
+            try await pool.query("""
+                INSERT INTO message (id, sender, sender_message_id, type, sent_at, received_at, legal_basis, purpose, content_sha256, referral)
+                VALUES (\(message), 'massarbeit', 'm-1', 'kinderbetreuung.anfrage', now(), now(), '§ 69 SGB X', 'Zweck', 'x', \(text)::jsonb)
+                """)
+            try await pool.query("""
+                INSERT INTO delivery (id, message_id, recipient, state, due_at, content, created_at)
+                VALUES (\(UUID()), \(message), 'jugendamt', 'pending', now(), \(text)::jsonb, now())
+                """)
+            let report = try await Migrator().migrate(on: pool)
+            #expect(report.applied.map(\.version) == [10])
+            let (types, referralText, contentText) = try await pool.query("""
+                SELECT pg_typeof(m.referral)::text || ',' || pg_typeof(d.content)::text, m.referral::text, d.content::text
+                FROM message m JOIN delivery d ON d.message_id = m.id
+                """).single().decode((String, String, String).self)
+            #expect(types == "json,json")
+            #expect(try ReferralJSON.decode(Array(referralText.utf8)) == referral)
+            #expect(try ReferralJSON.decode(Array(contentText.utf8)) == referral)
+            let compressionAfter = try await pool.query(PostgresQuery(unsafeSQL: compression)).single().decode(String?.self, at: 0)
+            #expect(compressionAfter == compressionBefore)
         }
     }
 

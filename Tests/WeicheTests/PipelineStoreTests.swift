@@ -139,6 +139,11 @@ struct PipelineStoreTests {
             // The stored delivery content lacks the removed field; the events hold no values.
             let content = try await pool.query("SELECT content::text FROM delivery WHERE message_id = \(id)").single().decode(String.self, at: 0)
             #expect(!content.contains("Firma GmbH"))
+            // Both payloads are stored as the gateway wrote them (`json`), not reprinted by the server.
+            let referral = try await pool.query("SELECT referral::text FROM message WHERE id = \(id)").single().decode(String.self, at: 0)
+            for text in [referral, content] {
+                #expect(Array(text.utf8) == ReferralJSON.encode(try ReferralJSON.decode(Array(text.utf8))), "\(text.prefix(60))")
+            }
             let allEvents = try await pool.query("SELECT string_agg(details::text, ' ') FROM audit_log").single().decode(String.self, at: 0)
             #expect(!allEvents.contains("Muster") && !allEvents.contains("Firma"))
             // The sender's creation time survives with its microseconds.

@@ -34,5 +34,6 @@ extension Migration {
         .v7SetBasedAudit,
         .v8PayloadCompression,
         .v9StatisticsIndependentPlans,
+        .v10PayloadsAsText,
     ]
 }

@@ -130,7 +130,7 @@ extension PipelineStore {
                 let inserted = try await connection.query("""
                     INSERT INTO delivery (id, message_id, recipient, state, due_at, content, created_at, kind, receipt_from, receipt,
                                           replay_of, replayed_by, replay_reason)
-                    SELECT \(id), message_id, recipient, 'pending', \(now), \(content.map { PostgresJSON($0) }), \(now), kind, receipt_from,
+                    SELECT \(id), message_id, recipient, 'pending', \(now), \(content.map { PostgresJSON($0, as: .json) }), \(now), kind, receipt_from,
                            receipt, id, \(actor), \(reason)
                     FROM delivery WHERE id = \(order.candidate.deliveryID)
                     ON CONFLICT DO NOTHING

@@ -172,8 +172,9 @@ public struct PipelineStore: Sendable {
         var referral: [UInt8]
         var subject: String?
 
+        /// `$1`, the rows without their referrals, and `$2`, the referrals in the same order.
         static func bindings(_ rows: [MessageRow]) -> PostgresBindings {
-            let json = JSONOutput.array(rows, bytesEach: 512 + (rows.map(\.referral.count).max() ?? 0)) { row, output in
+            let json = JSONOutput.array(rows, bytesEach: 512) { row, output in
                 output.raw("{\"id\":")
                 output.uuid(row.id)
                 output.raw(",\"sender\":")
@@ -198,11 +199,11 @@ public struct PipelineStore: Sendable {
                 output.string(row.contentSha256)
                 output.raw(",\"subject\":")
                 output.optionalString(row.subject)
-                output.raw(",\"referral\":")
-                output.raw(row.referral)
                 output.byte("}")
             }
-            return PostgresBindings(json: json)
+            var bindings = PostgresBindings(json: json)
+            bindings.append(PostgresRawJSONArray(rows.map(\.referral)))
+            return bindings
         }
     }
 
@@ -220,19 +221,20 @@ public struct PipelineStore: Sendable {
         var referral: Referral
         var content: [UInt8]
 
+        /// `$1`, the rows without their contents, and `$2`, the contents in the same order.
         static func bindings(_ rows: [DeliveryRow]) -> PostgresBindings {
-            let json = JSONOutput.array(rows, bytesEach: 256 + (rows.map(\.content.count).max() ?? 0)) { row, output in
+            let json = JSONOutput.array(rows, bytesEach: 256) { row, output in
                 output.raw("{\"id\":")
                 output.uuid(row.id)
                 output.raw(",\"messageId\":")
                 output.uuid(row.messageId)
                 output.raw(",\"recipient\":")
                 output.string(row.recipient.rawValue)
-                output.raw(",\"content\":")
-                output.raw(row.content)
                 output.byte("}")
             }
-            return PostgresBindings(json: json)
+            var bindings = PostgresBindings(json: json)
+            bindings.append(PostgresRawJSONArray(rows.map(\.content)))
+            return bindings
         }
     }
 
@@ -242,16 +244,22 @@ public struct PipelineStore: Sendable {
         return bindings
     }
 
-    /// The ingest statements; `$1` is a JSON array of rows. The benchmark's pgbench reference
-    /// runs these same texts (see `weiche bench`).
+    /// The ingest statements. `$1` is a JSON array of rows, `$2` their payloads as `json[]` in
+    /// the same order (`ROWS FROM` pairs them): stored as the text they are, not parsed into
+    /// `jsonb` (Decision 0011). The benchmark's pgbench reference runs these same texts (see
+    /// `weiche bench`).
     public static let insertMessagesSQL = """
         INSERT INTO message (id, sender, sender_message_id, type, sent_at, received_at, legal_basis, purpose,
                              consent_reference, in_reply_to, content_sha256, referral, subject)
         SELECT m.id, m.sender, m."senderMessageId", m.type, m."sentAt", m."receivedAt", m."legalBasis", m.purpose,
                m."consentReference", m."inReplyTo", m."contentSha256", m.referral, m.subject
-        FROM jsonb_to_recordset($1::jsonb) AS m(id uuid, sender text, "senderMessageId" text, type text, "sentAt" timestamptz,
-             "receivedAt" timestamptz, "legalBasis" text, purpose text, "consentReference" text, "inReplyTo" text,
-             "contentSha256" text, referral jsonb, subject text)
+        FROM ROWS FROM (
+                 jsonb_to_recordset($1::jsonb) AS (id uuid, sender text, "senderMessageId" text, type text, "sentAt" timestamptz,
+                     "receivedAt" timestamptz, "legalBasis" text, purpose text, "consentReference" text, "inReplyTo" text,
+                     "contentSha256" text, subject text),
+                 unnest($2::json[])
+             ) AS m(id, sender, "senderMessageId", type, "sentAt", "receivedAt", "legalBasis", purpose, "consentReference",
+                    "inReplyTo", "contentSha256", subject, referral)
         ON CONFLICT ON CONSTRAINT message_sender_message_key DO NOTHING
         RETURNING id
         """
@@ -260,13 +268,14 @@ public struct PipelineStore: Sendable {
         FROM message m JOIN jsonb_to_recordset($1::jsonb) AS k(sender text, "senderMessageId" text)
           ON m.sender = k.sender AND m.sender_message_id = k."senderMessageId"
         """
-    /// `$2` is now; `$3` and `$4` the worker that claims the new deliveries and when its
+    /// `$3` is now; `$4` and `$5` the worker that claims the new deliveries and when its
     /// lease expires, or NULL to leave them pending for any worker.
     public static let insertDeliveriesSQL = """
         INSERT INTO delivery (id, message_id, recipient, state, attempts, lease_owner, lease_expires_at, due_at, content, created_at)
-        SELECT d.id, d."messageId", d.recipient, CASE WHEN $3::text IS NULL THEN 'pending' ELSE 'delivering' END,
-               CASE WHEN $3::text IS NULL THEN 0 ELSE 1 END, $3::text, $4::timestamptz, $2, d.content, $2
-        FROM jsonb_to_recordset($1::jsonb) AS d(id uuid, "messageId" uuid, recipient text, content jsonb)
+        SELECT d.id, d."messageId", d.recipient, CASE WHEN $4::text IS NULL THEN 'pending' ELSE 'delivering' END,
+               CASE WHEN $4::text IS NULL THEN 0 ELSE 1 END, $4::text, $5::timestamptz, $3, d.content, $3
+        FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (id uuid, "messageId" uuid, recipient text), unnest($2::json[]))
+             AS d(id, "messageId", recipient, content)
         """
 }
 

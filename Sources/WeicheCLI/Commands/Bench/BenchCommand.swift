@@ -318,7 +318,7 @@ struct BenchCommand: Command {
                     WITH m AS (
                         INSERT INTO message (id, sender, sender_message_id, type, sent_at, received_at, legal_basis, purpose, content_sha256, referral)
                         SELECT bench_time_ordered_uuid(), 'massarbeit', 'history-' || g, 'kinderbetreuung.anfrage', now() - interval '30 days',
-                               now() - interval '30 days', '§ 69 SGB X', 'Kinderbetreuung', md5(g::text), '{}'::jsonb
+                               now() - interval '30 days', '§ 69 SGB X', 'Kinderbetreuung', md5(g::text), '{}'::json
                         FROM generate_series(\(done + 1), \(last)) g
                         RETURNING id
                     ), d AS (

@@ -1,0 +1,31 @@
+extension Migration {
+    /// Payloads are stored as `json`, the text the gateway wrote, instead of `jsonb`
+    /// (Decision 0011). The referral as received (`message.referral`) and the content sent to
+    /// each recipient (`delivery.content`) are only ever stored whole and read back whole:
+    /// no statement looks inside them. As `jsonb`, PostgreSQL 15 parsed each 2–3 KB payload
+    /// into a tree, sorted every object's keys, built the binary form, and printed it back to
+    /// text whenever a worker claimed a delivery; that was about a fifth of the database's CPU
+    /// per referral. As `json`, it checks that the text is JSON and stores it as it came.
+    ///
+    /// Existing values are converted (their text becomes `jsonb`'s printed form, the same
+    /// JSON). Changing the type rewrites both tables and resets the columns' compression,
+    /// which is set to lz4 again as in migration 8.
+    static let v10PayloadsAsText = Migration(
+        version: 10,
+        name: "payloads-as-text",
+        sql: """
+            ALTER TABLE message ALTER COLUMN referral TYPE json USING referral::json;
+            ALTER TABLE delivery ALTER COLUMN content TYPE json USING content::json;
+            COMMENT ON COLUMN message.referral IS 'the referral as received, as the gateway stored it (JSON text); NULL once erased';
+            COMMENT ON COLUMN delivery.content IS 'the referral minimised for this recipient (JSON text); NULL once erased';
+            DO $compression$
+            BEGIN
+                ALTER TABLE message ALTER COLUMN referral SET COMPRESSION lz4;
+                ALTER TABLE delivery ALTER COLUMN content SET COMPRESSION lz4;
+            EXCEPTION
+                WHEN feature_not_supported OR invalid_parameter_value THEN
+                    RAISE NOTICE 'this server has no lz4 compression; payloads stay compressed with pglz';
+            END
+            $compression$;
+            """)
+}
