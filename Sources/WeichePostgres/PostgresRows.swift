@@ -124,7 +124,15 @@ public struct PostgresRow: Sendable {
                 message: "the row has \(rows.columns.count) columns, but \(expected) were to be decoded",
                 file: file, line: line)
         }
-        var column = 0
+        return try decode((repeat each Value).self, from: 0, file: file, line: line)
+    }
+
+    /// Decodes consecutive columns from `start` as a tuple, for a row whose columns are read
+    /// in parts; the columns must exist.
+    public func decode<each Value: PostgresDecodable>(
+        _: (repeat each Value).Type, from start: Int, file: String = #fileID, line: Int = #line
+    ) throws(PostgresError) -> (repeat each Value) {
+        var column = start
         func next<Next: PostgresDecodable>(_ type: Next.Type) throws(PostgresError) -> Next {
             defer { column += 1 }
             return try decode(type, at: column, file: file, line: line)

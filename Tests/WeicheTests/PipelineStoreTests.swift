@@ -136,19 +136,41 @@ struct PipelineStoreTests {
             let removed = try await pool.query("SELECT details ->> 'removed' FROM audit_log WHERE message_id = \(id) AND kind = 'minimised'")
                 .single().decode(String.self, at: 0)
             #expect(removed == "details.employer (employment)")
-            // The stored delivery content lacks the removed field; the events hold no values.
-            let content = try await pool.query("SELECT content::text FROM delivery WHERE message_id = \(id)").single().decode(String.self, at: 0)
-            #expect(!content.contains("Firma GmbH"))
-            // Both payloads are stored as the gateway wrote them (`json`), not reprinted by the server.
+            // The delivery keeps its terms, not a copy of the payload (Decision 0012); a worker's
+            // claim makes the content from them, without the removed field.
+            let row = try await pool.query("SELECT d::text, array_to_string(categories, ',') FROM delivery d WHERE message_id = \(id)")
+                .single().decode((String, String).self)
+            #expect(!row.0.contains("Muster") && !row.0.contains("Firma"), "no payload in the delivery row")
+            let route = try #require(Self.configuration.route(from: AgencyID("massarbeit")!, type: ReferralType("kinderbetreuung.anfrage")!, to: AgencyID("jugendamt")!))
+            #expect(row.1 == route.categories.sorted().map(\.rawValue).joined(separator: ","))
+            let claim = try #require(try await store.claimDue(limit: 10, worker: "w", lease: .seconds(60)).first)
+            let content = try #require(claim.content)
+            #expect(!content.fields.contains { $0.name == "details.employer" } && content.fields.contains { $0.category == .family })
+            #expect(content.recipients == [AgencyID("jugendamt")!] && content.id == id)
+            // The referral is stored as the gateway wrote it (`json`), not reprinted by the server.
             let referral = try await pool.query("SELECT referral::text FROM message WHERE id = \(id)").single().decode(String.self, at: 0)
-            for text in [referral, content] {
-                #expect(Array(text.utf8) == ReferralJSON.encode(try ReferralJSON.decode(Array(text.utf8))), "\(text.prefix(60))")
-            }
+            #expect(Array(referral.utf8) == ReferralJSON.encode(try ReferralJSON.decode(Array(referral.utf8))))
             let allEvents = try await pool.query("SELECT string_agg(details::text, ' ') FROM audit_log").single().decode(String.self, at: 0)
             #expect(!allEvents.contains("Muster") && !allEvents.contains("Firma"))
             // The sender's creation time survives with its microseconds.
             let sent = try await pool.query("SELECT sent_at FROM message WHERE id = \(id)").single().decode(Date.self, at: 0)
             #expect(abs(sent.timeIntervalSince1970 - 1_767_600_000.123_456) < 0.000_001)
+        }
+    }
+
+    /// A delivery's terms decide its content when it is claimed; a category name the gateway
+    /// does not know allows nothing, so a delivery never sends more than its terms name.
+    @Test func aClaimMakesTheContentFromTheTermsAndAnUnknownCategoryAllowsNothing() async throws {
+        try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            let store = PipelineStore(pool: pool, clock: ManualClock())
+            guard case .stored(let id, _) = try await ingest(store, childcareRequest()) else {
+                Issue.record("not stored")
+                return
+            }
+            try await pool.query("UPDATE delivery SET categories = ARRAY['identity', 'no-such-category', 'family'], notice = 'Zweckbindung' WHERE message_id = \(id)")
+            let content = try #require(try await store.claimDue(limit: 1, worker: "w", lease: .seconds(60)).first?.content)
+            #expect(content.fields.map(\.name) == ["person.familyName", "details.children"])
+            #expect(content.notice == "Zweckbindung")
         }
     }
 

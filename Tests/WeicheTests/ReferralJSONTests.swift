@@ -53,18 +53,16 @@ struct ReferralJSONTests {
             withNewID.id = id
             let both = ReferralJSON.encodeStoredAndCanonical(referral, id: id)
             #expect(both.stored == ReferralJSON.encode(withNewID) && both.canonical == ReferralJSON.encode(referral, includingID: false))
-            // A delivery's copy: some fields removed, its own envelope; copied or written whole.
-            var delivered = withNewID
-            let keep = DataCategory.allCases.filter { _ in Bool.random(using: &generator) }
-            delivered = delivered.minimised(to: Set(keep)).0
-            delivered.recipients = [AgencyID("jugendamt")!]
-            delivered.legalBasis = Self.randomText(&generator)
-            delivered.purpose = Self.randomText(&generator)
-            delivered.notice = Bool.random(using: &generator) ? Self.randomText(&generator) : nil
-            if Int.random(in: 0..<10, using: &generator) == 0 { delivered.fields.shuffle(using: &generator) }
-            if Int.random(in: 0..<10, using: &generator) == 0 { delivered.consentReference = "other" }
-            if Int.random(in: 0..<10, using: &generator) == 0 { delivered.fields.append(ReferralField("new", .case, .boolean(true))) }
-            #expect(ReferralJSON.encode(delivered, copyingFieldsFrom: both) == ReferralJSON.encode(delivered))
+            // A delivery's content is made from the stored form and its terms (Decision 0012):
+            // from the bytes read back, it is what the policy made from the referral in memory.
+            let terms = Policy.Terms(
+                categories: Set(DataCategory.allCases.filter { _ in Bool.random(using: &generator) }),
+                legalBasis: Self.randomText(&generator), purpose: Self.randomText(&generator),
+                notice: Bool.random(using: &generator) ? Self.randomText(&generator) : nil)
+            let recipient = AgencyID("jugendamt")!
+            let made = Policy.content(of: try ReferralJSON.decode(both.stored), for: recipient, under: terms).0
+            #expect(made == Policy.content(of: ReferralJSON.asStored(withNewID), for: recipient, under: terms).0)
+            #expect(made.fields.allSatisfy { terms.categories.contains($0.category) } && made.recipients == [recipient])
             let decoded = try ReferralJSON.decode(ours)
             #expect(ReferralJSON.referral(try JSONValue(parsing: ours)) != nil, "the fast path reads what it writes")
             #expect(decoded.id == referral.id && decoded.fields == referral.fields && decoded.notice == referral.notice)

@@ -35,5 +35,6 @@ extension Migration {
         .v8PayloadCompression,
         .v9StatisticsIndependentPlans,
         .v10PayloadsAsText,
+        .v11DeliveryTerms,
     ]
 }

@@ -62,7 +62,7 @@ extension PipelineStore {
         let messages = selection.messages.isEmpty ? nil : PostgresArray(selection.messages)
         let rows = try await pool.query("""
             SELECT d.id, d.message_id, d.recipient, d.kind, d.state, d.replay_of IS NOT NULL, m.type, m.sender, d.created_at,
-                   m.referral, d.content, d.receipt
+                   m.referral, d.receipt, \(unsafeSQL: PipelineStore.deliveredContentColumns)
             FROM delivery d JOIN message m ON m.id = d.message_id
             WHERE \(unsafeSQL: PipelineStore.isLatestOfLineage)
               AND d.created_at <= \(selection.createdBefore)
@@ -77,27 +77,28 @@ extension PipelineStore {
             LIMIT \(limit)
             """)
         return try rows.compactMap { row in
-            let (id, message, recipient, kind, state, isReplay, type, sender, created, referral, content, receipt) = try row.decode(
-                (UUID, UUID, String, String, String, Bool, String, String, Date, PostgresJSON<Referral>?, PostgresJSON<Referral>?,
-                 PostgresJSON<Receipt>?).self)
+            let (id, message, recipient, kind, state, isReplay, type, sender, created, referral, receipt) = try row.decode(
+                (UUID, UUID, String, String, String, Bool, String, String, Date, PostgresJSONText?, PostgresJSON<Receipt>?).self, from: 0)
             guard let agency = AgencyID(recipient) else { return nil }
             return ReplayCandidate(
                 deliveryID: id, messageID: message, recipient: agency, kind: kind, state: state, isReplay: isReplay, type: type,
-                sender: sender, createdAt: created, referral: referral?.value, sentContent: content?.value, receipt: receipt?.value)
+                sender: sender, createdAt: created, referral: try referral.map { try ReferralJSON.decode($0.bytes) },
+                sentContent: try Self.deliveredContent(row, from: 11, for: agency), receipt: receipt?.value)
         }
     }
 
     /// A replay to create: the delivery to send again, with the content today's policy allows.
     public struct ReplayOrder: Sendable {
         public var candidate: ReplayCandidate
-        /// For a referral: the content minimised under today's route.
-        public var content: Referral?
+        /// For a referral: today's route's terms, under which the replay's content is made from
+        /// the message (Decision 0012).
+        public var terms: Policy.Terms?
         /// What changed under today's policy, for the record (empty: nothing).
         public var note: String
 
-        public init(candidate: ReplayCandidate, content: Referral?, note: String) {
+        public init(candidate: ReplayCandidate, terms: Policy.Terms?, note: String) {
             self.candidate = candidate
-            self.content = content
+            self.terms = terms
             self.note = note
         }
     }
@@ -125,13 +126,13 @@ extension PipelineStore {
             var created: [UUID] = []
             for order in orders {
                 let id = UUID.timeOrdered(at: now)
-                var content = order.content
-                content?.id = order.candidate.messageID
+                let terms = order.terms
+                let categories = terms.map { PostgresArray($0.categories.sorted().map(\.rawValue)) }
                 let inserted = try await connection.query("""
-                    INSERT INTO delivery (id, message_id, recipient, state, due_at, content, created_at, kind, receipt_from, receipt,
-                                          replay_of, replayed_by, replay_reason)
-                    SELECT \(id), message_id, recipient, 'pending', \(now), \(content.map { PostgresJSON($0, as: .json) }), \(now), kind, receipt_from,
-                           receipt, id, \(actor), \(reason)
+                    INSERT INTO delivery (id, message_id, recipient, state, due_at, categories, legal_basis, purpose, notice, created_at,
+                                          kind, receipt_from, receipt, replay_of, replayed_by, replay_reason)
+                    SELECT \(id), message_id, recipient, 'pending', \(now), \(categories), \(terms?.legalBasis), \(terms?.purpose),
+                           \(terms?.notice), \(now), kind, receipt_from, receipt, id, \(actor), \(reason)
                     FROM delivery WHERE id = \(order.candidate.deliveryID)
                     ON CONFLICT DO NOTHING
                     """)

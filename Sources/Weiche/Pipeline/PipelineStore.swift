@@ -66,11 +66,9 @@ public struct PipelineStore: Sendable {
         guard !batch.isEmpty else { return ([], []) }
         let now = clock.now()
         var messages: [MessageRow] = []
-        var written: [ReferralJSON.Written] = []
         for (referral, _) in batch {
             let id = UUID.timeOrdered(at: now)
             let forms = ReferralJSON.encodeStoredAndCanonical(referral, id: id)
-            written.append(forms)
             messages.append(MessageRow(
                 id: id, sender: referral.sender.rawValue, senderMessageId: referral.senderMessageID, type: referral.type.rawValue,
                 sentAt: referral.createdAt, receivedAt: now, legalBasis: referral.legalBasis, purpose: referral.purpose,
@@ -90,7 +88,7 @@ public struct PipelineStore: Sendable {
             }
             var outcomes: [IngestOutcome] = []
             var deliveries: [DeliveryRow] = []
-            for ((message, forms), (referral, decisions)) in zip(zip(messages, written), batch) {
+            for (message, (referral, decisions)) in zip(messages, batch) {
                 guard inserted.contains(message.id) else {
                     guard let (existingID, existingHash) = existing[message.sender + "\u{0}" + message.senderMessageId] else {
                         throw WeicheError(.conflict, "message \(message.senderMessageId) from \(message.sender) was neither stored nor found")
@@ -120,8 +118,7 @@ public struct PipelineStore: Sendable {
                         content.id = message.id
                         let deliveryID = UUID.timeOrdered(at: now)
                         deliveries.append(DeliveryRow(
-                            id: deliveryID, messageId: message.id, recipient: allowed.recipient, referral: content,
-                            content: ReferralJSON.encode(content, copyingFieldsFrom: forms)))
+                            id: deliveryID, messageId: message.id, recipient: allowed.recipient, referral: content, terms: allowed.terms))
                         created[allowed.recipient] = deliveryID
                         audit.add(AuditEvent(.routed, at: now, actor: actor, message: message.id, agency: allowed.recipient, details: [
                             "legalBasis": allowed.route.legalBasis, "purpose": allowed.route.purpose,
@@ -212,29 +209,38 @@ public struct PipelineStore: Sendable {
         var senderMessageId: String
     }
 
-    /// A delivery as the insert statement reads it, its content already JSON.
+    /// A delivery as the insert statement reads it: the terms its content is made under, not
+    /// the content (Decision 0012).
     struct DeliveryRow {
         var id: UUID
         var messageId: UUID
         var recipient: AgencyID
-        /// The content as a value, for a claim at ingest; `content` is what the database stores.
+        /// The content as a value, for a claim at ingest.
         var referral: Referral
-        var content: [UInt8]
+        var terms: Policy.Terms
 
-        /// `$1`, the rows without their contents, and `$2`, the contents in the same order.
         static func bindings(_ rows: [DeliveryRow]) -> PostgresBindings {
-            let json = JSONOutput.array(rows, bytesEach: 256) { row, output in
+            let json = JSONOutput.array(rows, bytesEach: 512) { row, output in
                 output.raw("{\"id\":")
                 output.uuid(row.id)
                 output.raw(",\"messageId\":")
                 output.uuid(row.messageId)
                 output.raw(",\"recipient\":")
                 output.string(row.recipient.rawValue)
+                output.raw(",\"categories\":[")
+                for (index, category) in row.terms.categories.sorted().enumerated() {
+                    if index > 0 { output.byte(",") }
+                    output.string(category.rawValue)
+                }
+                output.raw("],\"legalBasis\":")
+                output.string(row.terms.legalBasis)
+                output.raw(",\"purpose\":")
+                output.string(row.terms.purpose)
+                output.raw(",\"notice\":")
+                output.optionalString(row.terms.notice)
                 output.byte("}")
             }
-            var bindings = PostgresBindings(json: json)
-            bindings.append(PostgresRawJSONArray(rows.map(\.content)))
-            return bindings
+            return PostgresBindings(json: json)
         }
     }
 
@@ -244,10 +250,10 @@ public struct PipelineStore: Sendable {
         return bindings
     }
 
-    /// The ingest statements. `$1` is a JSON array of rows, `$2` their payloads as `json[]` in
-    /// the same order (`ROWS FROM` pairs them): stored as the text they are, not parsed into
-    /// `jsonb` (Decision 0011). The benchmark's pgbench reference runs these same texts (see
-    /// `weiche bench`).
+    /// The ingest statements. For messages, `$1` is a JSON array of rows, `$2` their referrals as
+    /// `json[]` in the same order (`ROWS FROM` pairs them): stored as the text they are, not
+    /// parsed into `jsonb` (Decision 0011). The benchmark's pgbench reference runs these same
+    /// texts (see `weiche bench`).
     public static let insertMessagesSQL = """
         INSERT INTO message (id, sender, sender_message_id, type, sent_at, received_at, legal_basis, purpose,
                              consent_reference, in_reply_to, content_sha256, referral, subject)
@@ -268,14 +274,16 @@ public struct PipelineStore: Sendable {
         FROM message m JOIN jsonb_to_recordset($1::jsonb) AS k(sender text, "senderMessageId" text)
           ON m.sender = k.sender AND m.sender_message_id = k."senderMessageId"
         """
-    /// `$3` is now; `$4` and `$5` the worker that claims the new deliveries and when its
-    /// lease expires, or NULL to leave them pending for any worker.
+    /// `$1` is a JSON array of rows, `$2` now; `$3` and `$4` the worker that claims the new
+    /// deliveries and when its lease expires, or NULL to leave them pending for any worker.
     public static let insertDeliveriesSQL = """
-        INSERT INTO delivery (id, message_id, recipient, state, attempts, lease_owner, lease_expires_at, due_at, content, created_at)
-        SELECT d.id, d."messageId", d.recipient, CASE WHEN $4::text IS NULL THEN 'pending' ELSE 'delivering' END,
-               CASE WHEN $4::text IS NULL THEN 0 ELSE 1 END, $4::text, $5::timestamptz, $3, d.content, $3
-        FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (id uuid, "messageId" uuid, recipient text), unnest($2::json[]))
-             AS d(id, "messageId", recipient, content)
+        INSERT INTO delivery (id, message_id, recipient, state, attempts, lease_owner, lease_expires_at, due_at,
+                              categories, legal_basis, purpose, notice, created_at)
+        SELECT d.id, d."messageId", d.recipient, CASE WHEN $3::text IS NULL THEN 'pending' ELSE 'delivering' END,
+               CASE WHEN $3::text IS NULL THEN 0 ELSE 1 END, $3::text, $4::timestamptz, $2,
+               d.categories, d."legalBasis", d.purpose, d.notice, $2
+        FROM jsonb_to_recordset($1::jsonb)
+             AS d(id uuid, "messageId" uuid, recipient text, categories text[], "legalBasis" text, purpose text, notice text)
         """
 }
 

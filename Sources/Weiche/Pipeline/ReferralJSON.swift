@@ -19,32 +19,18 @@ public enum ReferralJSON {
         return output.bytes
     }
 
-    /// A referral written for storing: its stored form (with the message's id), its canonical
-    /// form (without, for the content hash), and where in them each field was written, so that
-    /// a delivery's copy can take its fields from here (``encode(_:copyingFieldsFrom:)``).
+    /// A referral written for storing: its stored form (with the message's id) and its
+    /// canonical form (without, for the content hash).
     public struct Written: Sendable {
         public let stored: [UInt8]
         public let canonical: [UInt8]
-        let referral: Referral
-        let id: UUID
-        /// Where the first field begins: `{`, the members before `fields`, `"fields":[`.
-        let fieldsStart: Int
-        /// Each field's object, in both forms alike (the fields come before `id`).
-        let fieldRanges: [Range<Int>]
     }
 
     /// The stored form with `id` (whatever id the referral has is ignored) and the canonical
     /// form without one, written once: the id is spliced into the canonical bytes.
     public static func encodeStoredAndCanonical(_ referral: Referral, id: UUID) -> Written {
         var canonical = JSONOutput(capacity: 2048)
-        var fieldsStart = 0
-        var fieldRanges: [Range<Int>] = []
-        fieldRanges.reserveCapacity(referral.fields.count)
-        writeMembersBeforeID(referral, into: &canonical) { start, end in
-            if fieldRanges.isEmpty { fieldsStart = start }
-            fieldRanges.append(start..<end)
-        }
-        if referral.fields.isEmpty { fieldsStart = canonical.bytes.count - 2 }  // before `],`
+        writeMembersBeforeID(referral, into: &canonical)
         let split = canonical.bytes.count
         writeMembersAfterID(referral, into: &canonical)
         var stored = JSONOutput(capacity: canonical.bytes.count + 48)
@@ -53,41 +39,7 @@ public enum ReferralJSON {
         stored.uuid(id)
         stored.byte(",")
         stored.raw(canonical.bytes[split...])
-        return Written(stored: stored.bytes, canonical: canonical.bytes, referral: referral, id: id, fieldsStart: fieldsStart, fieldRanges: fieldRanges)
-    }
-
-    /// The stored form of `delivered`, a copy of the written referral for one recipient: with
-    /// the same id, consent and time, some of its fields and an envelope of its own after the
-    /// fields (recipient, legal basis, purpose). The kept fields' bytes — most of a referral —
-    /// are copied from `written` instead of being escaped and written again; the result is
-    /// the bytes ``encode(_:includingID:)`` gives. Anything else is written whole.
-    public static func encode(_ delivered: Referral, copyingFieldsFrom written: Written) -> [UInt8] {
-        let original = written.referral
-        guard delivered.id == written.id, delivered.consentReference == original.consentReference, delivered.createdAt == original.createdAt,
-            delivered.fields.count <= original.fields.count
-        else { return encode(delivered) }
-        // The kept fields, found in order among the written ones.
-        var kept: [Range<Int>] = []
-        kept.reserveCapacity(delivered.fields.count)
-        var next = 0
-        for field in delivered.fields {
-            while next < original.fields.count, original.fields[next] != field { next += 1 }
-            guard next < original.fields.count else { return encode(delivered) }
-            kept.append(written.fieldRanges[next])
-            next += 1
-        }
-        var output = JSONOutput(capacity: written.stored.count)
-        output.raw(written.stored[..<written.fieldsStart])
-        for (index, range) in kept.enumerated() {
-            if index > 0 { output.byte(",") }
-            output.raw(written.stored[range])
-        }
-        output.raw("],")
-        output.key("id")
-        output.uuid(written.id)
-        output.byte(",")
-        writeMembersAfterID(delivered, into: &output)
-        return output.bytes
+        return Written(stored: stored.bytes, canonical: canonical.bytes)
     }
 
     /// Writes the referral's object into `output`; members in the order `.sortedKeys` gives.
@@ -101,11 +53,8 @@ public enum ReferralJSON {
         writeMembersAfterID(referral, into: &output)
     }
 
-    /// `{`, then the members before `id` in key order, each followed by a comma; `wroteField`
-    /// learns where each field's object begins and ends.
-    private static func writeMembersBeforeID(
-        _ referral: Referral, into output: inout JSONOutput, wroteField: (_ start: Int, _ end: Int) -> Void = { _, _ in }
-    ) {
+    /// `{`, then the members before `id` in key order, each followed by a comma.
+    private static func writeMembersBeforeID(_ referral: Referral, into output: inout JSONOutput) {
         output.byte("{")
         if let consent = referral.consentReference {
             output.key("consentReference")
@@ -117,7 +66,6 @@ public enum ReferralJSON {
         output.raw(",\"fields\":[")
         for (index, field) in referral.fields.enumerated() {
             if index > 0 { output.byte(",") }
-            let start = output.bytes.count
             output.raw("{\"category\":")
             output.string(field.category.rawValue)
             output.raw(",\"name\":")
@@ -125,7 +73,6 @@ public enum ReferralJSON {
             output.raw(",\"value\":")
             write(field.value, into: &output)
             output.byte("}")
-            wroteField(start, output.bytes.count)
         }
         output.raw("],")
     }

@@ -46,7 +46,7 @@ public struct Replay: Sendable {
         default: break
         }
         if candidate.kind == "receipt" {
-            return .send(.init(candidate: candidate, content: nil, note: "receipt sent again"))
+            return .send(.init(candidate: candidate, terms: nil, note: "receipt sent again"))
         }
         guard let referral = candidate.referral else { return .skip(.erased) }
         switch gateway.policy.evaluate(referral, for: candidate.recipient) {
@@ -59,7 +59,7 @@ public struct Replay: Sendable {
             let removed = before.subtracting(after).sorted(), added = after.subtracting(before).sorted()
             if !removed.isEmpty { changes.append("now removes \(removed.joined(separator: ", "))") }
             if !added.isEmpty { changes.append("now also sends \(added.joined(separator: ", "))") }
-            return .send(.init(candidate: candidate, content: allowed.referral, note: changes.isEmpty ? "allowed as before" : changes.joined(separator: "; ")))
+            return .send(.init(candidate: candidate, terms: allowed.terms, note: changes.isEmpty ? "allowed as before" : changes.joined(separator: "; ")))
         }
     }
 

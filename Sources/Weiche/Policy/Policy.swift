@@ -27,6 +27,45 @@ public struct Policy: Sendable {
         /// The referral stripped to the route's categories.
         public var referral: Referral
         public var minimisation: Minimisation
+
+        /// What the store keeps of this decision to make ``referral`` again from the message.
+        public var terms: Terms { Terms(route) }
+    }
+
+    /// The terms a delivery's content is made under: the route's categories and wording at the
+    /// time of the decision. With the referral as received, they give the content exactly
+    /// (``content(of:for:under:)``), so the store keeps them instead of a second copy of the
+    /// payload (Decision 0012).
+    public struct Terms: Sendable, Equatable {
+        /// The data categories the recipient may receive.
+        public var categories: Set<DataCategory>
+        public var legalBasis: String
+        public var purpose: String
+        public var notice: String?
+
+        public init(categories: Set<DataCategory>, legalBasis: String, purpose: String, notice: String?) {
+            self.categories = categories
+            self.legalBasis = legalBasis
+            self.purpose = purpose
+            self.notice = notice
+        }
+
+        public init(_ route: GatewayConfiguration.Route) {
+            self.init(categories: route.categories, legalBasis: route.legalBasis, purpose: route.purpose, notice: route.notice)
+        }
+    }
+
+    /// What `recipient` receives of `referral` under `terms`: only the fields of the allowed
+    /// categories, the recipient as the only one, and the route's wording, which is what
+    /// travels so that every delivery states the configured basis. The one place a delivery's
+    /// content is made, at the decision and whenever it is read back.
+    public static func content(of referral: Referral, for recipient: AgencyID, under terms: Terms) -> (Referral, Minimisation) {
+        var (delivered, minimisation) = referral.minimised(to: terms.categories)
+        delivered.recipients = [recipient]
+        delivered.legalBasis = terms.legalBasis
+        delivered.purpose = terms.purpose
+        delivered.notice = terms.notice
+        return (delivered, minimisation)
     }
 
     public struct Refusal: Sendable, Equatable, CustomStringConvertible {
@@ -68,13 +107,7 @@ public struct Policy: Sendable {
                 recipient: recipient, code: .consentMissing,
                 reason: "the route for \(referral.type) from \(referral.sender) to \(recipient) needs a consent reference, and the referral has none"))
         }
-        let (minimised, minimisation) = referral.minimised(to: route.categories)
-        var delivered = minimised
-        delivered.recipients = [recipient]
-        // The route's wording is what travels, so that every delivery states the configured basis.
-        delivered.legalBasis = route.legalBasis
-        delivered.purpose = route.purpose
-        delivered.notice = route.notice
+        let (delivered, minimisation) = Self.content(of: referral, for: recipient, under: Terms(route))
         return .allowed(Allowed(recipient: recipient, route: route, referral: delivered, minimisation: minimisation))
     }
 }
