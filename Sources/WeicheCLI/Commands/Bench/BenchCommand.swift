@@ -184,17 +184,6 @@ struct BenchCommand: Command {
             start()
             record("delivery (sink)", referrals, try await phases.deliver(gateway, until: { sink.count >= referrals }))
         }
-        let empty = try await endToEnd(base, phases, count: referrals, history: 0, started: start)
-        record("end to end (sink)", referrals, empty)
-        // The batched reference right after end to end, so that the ratio compares runs made
-        // on the same machine at nearly the same time: on a shared machine, speed drifts by
-        // tens of per cent over the minutes the other phases take.
-        if reference {
-            let batched = try await runReference(batch: batch)
-            result.referenceBatched = batched
-            result.endToEndOverBatchedReference = Double(referrals) / max(empty.seconds, 0.000_001) / batched
-        }
-
         let onDisk = directoryReferrals ?? max(referrals / 10, 1)
         if onDisk > 0 {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weiche-bench-\(UUID().uuidString.prefix(8))")
@@ -214,11 +203,39 @@ struct BenchCommand: Command {
             }
         }
 
+        // End to end, then at once the batched reference. (The directory phase comes before
+        // both: the kernel flushing the reference's writes slowed its fsyncs threefold.)
+        let empty = try await withDatabase(base) { database in
+            try await endToEnd(in: database, phases, count: referrals, run: "e", started: start)
+        }
+        record("end to end (sink)", referrals, empty)
+        // The batched reference right after end to end, so that the ratio compares runs made
+        // on the same machine at nearly the same time: on a shared machine, speed drifts by
+        // tens of per cent over the minutes the other phases take.
+        if reference {
+            let batched = try await runReference(batch: batch)
+            result.referenceBatched = batched
+            result.endToEndOverBatchedReference = Double(referrals) / max(empty.seconds, 0.000_001) / batched
+        }
+
         if history > 0 {
             note("growth: \(history) delivered referrals of history…")
-            let grown = try await endToEnd(base, phases, count: referrals, history: history, started: start)
-            record("end to end (sink), \(history) in history", referrals, grown)
-            result.historyOverEmpty = empty.seconds / max(grown.seconds, 0.000_001)
+            // Empty and with history in turn, twice (empty, history, history, empty), right after
+            // one another: on a shared machine speed drifts over minutes, and this order cancels
+            // a steady drift. The history is written first, the new referrals added to it.
+            result.historyOverEmpty = try await withDatabase(base) { grown in
+                try await Self.fillHistory(grown.pool, count: history, progress: phases.progress)
+                var emptyTime = Duration.zero, grownTime = Duration.zero
+                for (round, withHistory) in [false, true, true, false].enumerated() {
+                    let name = withHistory ? "end to end (sink), \(history) in history" : "end to end (sink), empty, beside it"
+                    let time = try await withHistory
+                        ? endToEnd(in: grown, phases, count: referrals, run: "g\(round)", started: start)
+                        : withDatabase(base) { try await endToEnd(in: $0, phases, count: referrals, run: "g\(round)", started: start) }
+                    record(name + (round < 2 ? " (1)" : " (2)"), referrals, time)
+                    if withHistory { grownTime += time } else { emptyTime += time }
+                }
+                return emptyTime.seconds / max(grownTime.seconds, 0.000_001)
+            }
         }
 
         note("latency: \(rate)/s offered for \(duration) s")
@@ -295,23 +312,18 @@ struct BenchCommand: Command {
         }
     }
 
-    /// Ingest and delivery at once, with `history` delivered referrals already in the tables:
-    /// each submitter delivers what its submit claimed, as `weiche serve` does with what it reads.
-    /// `started` is called when the measured part begins, after the history is written.
-    func endToEnd(
-        _ base: PostgresConfiguration, _ phases: BenchPhases, count: Int, history: Int, started: () -> Void
-    ) async throws -> Duration {
-        try await withDatabase(base) { database in
-            if history > 0 { try await Self.fillHistory(database.pool, count: history, progress: phases.progress) }
-            await database.settle()
-            started()
-            let sink = BenchSink()
-            let gateway = try database.gateway(sink: sink, directory: nil, worker: "bench")
-            let begin = ContinuousClock.now
-            _ = try await phases.ingest(gateway, count: count, run: "e", delivering: true)
-            _ = try await phases.deliver(gateway, until: { sink.count >= count })
-            return ContinuousClock.now - begin
-        }
+    /// Ingest and delivery at once, in `database` (empty, or with a history already written):
+    /// each submitter delivers what its submit claimed, as `weiche serve` does with what it
+    /// reads. `started` is called when the measured part begins.
+    func endToEnd(in database: BenchDatabase, _ phases: BenchPhases, count: Int, run: String, started: () -> Void) async throws -> Duration {
+        await database.settle()
+        started()
+        let sink = BenchSink()
+        let gateway = try database.gateway(sink: sink, directory: nil, worker: "bench")
+        let begin = ContinuousClock.now
+        _ = try await phases.ingest(gateway, count: count, run: run, delivering: true)
+        _ = try await phases.deliver(gateway, until: { sink.count >= count })
+        return ContinuousClock.now - begin
     }
 
     /// Delivered referrals and their audit entries (received, routed, delivered),
