@@ -96,6 +96,8 @@ struct CommandLineTests {
       let first = try await WeicheBinary.run(["migrate"], environment: ["WEICHE_DATABASE_URL": url])
       #expect(first.status == 0, "\(first.output)")
       #expect(first.output.contains("Applied migration 1"))
+      #expect(first.output.contains("Applying migration 10: payloads-as-text — rewrites the message and delivery tables"),
+              "a migration that locks tables says so before it runs")
       let second = try await WeicheBinary.run(
         ["migrate"], environment: ["WEICHE_DATABASE_URL": url])
       #expect(second.status == 0)
@@ -121,6 +123,8 @@ struct CommandLineTests {
       let first = try await WeicheBinary.run(["migrate"], environment: environment)
       #expect(first.status == 0, "\(first.output)")
       #expect(first.output.contains("Applied migration 1"))
+      #expect(first.output.contains("Applying migration 10: payloads-as-text — rewrites the message and delivery tables"),
+              "a migration that locks tables says so before it runs")
       // The new cluster carries Weiche's settings for its write load.
       let conf = try String(contentsOf: home.appendingPathComponent("postgres/data/postgresql.conf"), encoding: .utf8)
       #expect((conf.contains("wal_compression = 'lz4'") || conf.contains("wal_compression = 'on'")) && conf.contains("max_wal_size = '4GB'"))

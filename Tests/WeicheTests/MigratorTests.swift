@@ -73,8 +73,10 @@ struct MigratorTests {
     @Test func laterMigrationsApplyInOrder() async throws {
         try await TestPostgres.withSchema { pool async throws in
             _ = try await Migrator(migrations: [first]).migrate(on: pool)
-            let report = try await Migrator(migrations: [first, second]).migrate(on: pool)
+            var announced: [Int] = []
+            let report = try await Migrator(migrations: [first, second]).migrate(on: pool) { announced.append($0.version) }
             #expect(report.applied == [second])
+            #expect(announced == [2], "each pending migration is announced before it runs, and only those")
             #expect(try await tables(pool) == ["one", "schema_migrations", "two"])
         }
     }

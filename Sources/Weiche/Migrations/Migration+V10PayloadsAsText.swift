@@ -27,5 +27,6 @@ extension Migration {
                     RAISE NOTICE 'this server has no lz4 compression; payloads stay compressed with pglz';
             END
             $compression$;
-            """)
+            """,
+        notice: "rewrites the message and delivery tables and locks them while it runs (about a minute per million referrals); stop the gateway first")
 }

@@ -11,11 +11,15 @@ public struct Migration: Sendable, Hashable {
     /// The SQL, which may hold several statements. Runs inside the migrator's transaction:
     /// no `BEGIN`/`COMMIT`, no `CREATE INDEX CONCURRENTLY`.
     public let sql: String
+    /// What an operator should know before it runs, for a migration that takes long or locks
+    /// tables (shown by `weiche migrate`); not part of the checksum.
+    public let notice: String?
 
-    public init(version: Int, name: String, sql: String) {
+    public init(version: Int, name: String, sql: String, notice: String? = nil) {
         self.version = version
         self.name = name
         self.sql = sql
+        self.notice = notice
     }
 
     /// SHA-256 of the SQL text, in hexadecimal.

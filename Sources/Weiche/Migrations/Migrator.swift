@@ -28,10 +28,10 @@ public struct Migrator: Sendable {
         public var version: Int
     }
 
-    /// Applies every pending migration.
+    /// Applies every pending migration; `willApply` learns of each just before it runs.
     /// - Throws: ``WeicheError`` `schemaMismatch` when an applied migration's checksum differs
     ///   from the code's, or the database holds a migration this version does not know.
-    public func migrate(on pool: PostgresConnectionPool) async throws -> Report {
+    public func migrate(on pool: PostgresConnectionPool, willApply: (Migration) -> Void = { _ in }) async throws -> Report {
         try await pool.withTransaction { connection in
             try await lock(connection)
             try await connection.query("""
@@ -49,6 +49,7 @@ public struct Migrator: Sendable {
                 SELECT set_config('weiche.gateway_role', \(roles.gateway), true), set_config('weiche.auditor_role', \(roles.auditor), true)
                 """)
             for migration in pending {
+                willApply(migration)
                 do {
                     try await connection.execute(unsafeSQL: migration.sql)
                 } catch {

@@ -12,6 +12,11 @@ struct MigrateCommand: Command {
         at once (they wait for each other). Refuses to run if a migration already applied was
         changed since (its checksum differs): the database and this build disagree.
 
+        Each migration is announced on standard error before it runs. Stop the gateway before
+        upgrading: some migrations rewrite tables and lock them while they run (migration 10
+        takes about a minute per million referrals), and a gateway of the older version refuses
+        to start on the newer schema.
+
         With no WEICHE_DATABASE_URL, the embedded PostgreSQL is created and started first.
 
         EXAMPLES:
@@ -26,7 +31,9 @@ struct MigrateCommand: Command {
     func run(_ context: CommandContext) async throws {
         let pool = try await context.openPool(maxConnections: 1)
         do {
-            let report = try await Migrator().migrate(on: pool)
+            let report = try await Migrator().migrate(on: pool) { migration in
+                context.note("Applying migration \(migration.version): \(migration.name)" + (migration.notice.map { " — \($0)…" } ?? "…"))
+            }
             await pool.close()
             if report.applied.isEmpty {
                 context.print("The schema is up to date (version \(report.version)).")
