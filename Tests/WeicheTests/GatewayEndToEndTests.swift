@@ -275,6 +275,15 @@ struct GatewayEndToEndTests {
             let again = try await gateway.runOnce()
             #expect(again.delivered == 0)
             #expect(try await pool.query("SELECT count(*) FROM audit_log WHERE kind = 'receipt'").single().decode(Int.self, at: 0) == 1)
+
+            // Replayed by force, the referral goes out under today's route and the receipt as it was.
+            let replay = Replay(gateway: gateway, actor: "person/test", reason: "test", force: true)
+            let (progress, _) = try await replay.run(.init(messages: [messageID], createdBefore: Date().addingTimeInterval(3600)))
+            #expect(progress.replayed == 2 && progress.delivered == 2, "\(progress)")
+            let replays = try await pool.query(
+                "SELECT kind, categories IS NULL, content IS NULL FROM delivery WHERE replay_of IS NOT NULL ORDER BY kind"
+            ).map { try $0.decode((String, Bool, Bool).self) }
+            #expect(replays.map { "\($0.0) \($0.1) \($0.2)" } == ["receipt true true", "referral false true"], "terms for the referral, none for the receipt")
         }
     }
 
