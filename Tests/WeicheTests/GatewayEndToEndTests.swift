@@ -277,8 +277,12 @@ struct GatewayEndToEndTests {
             #expect(try await pool.query("SELECT count(*) FROM audit_log WHERE kind = 'receipt'").single().decode(Int.self, at: 0) == 1)
 
             // Replayed by force, the referral goes out under today's route and the receipt as it was.
+            // As `weiche replay` does: what existed when the replay began, and replays made after it.
+            let clock = try #require(gateway.store.clock as? ManualClock)
+            let began = clock.now()
+            clock.advance(by: 1)
             let replay = Replay(gateway: gateway, actor: "person/test", reason: "test", force: true)
-            let (progress, _) = try await replay.run(.init(messages: [messageID], createdBefore: Date().addingTimeInterval(3600)))
+            let (progress, _) = try await replay.run(.init(messages: [messageID], createdBefore: began))
             #expect(progress.replayed == 2 && progress.delivered == 2, "\(progress)")
             let replays = try await pool.query(
                 "SELECT kind, categories IS NULL, content IS NULL FROM delivery WHERE replay_of IS NOT NULL ORDER BY kind"
