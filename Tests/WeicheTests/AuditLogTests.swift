@@ -63,6 +63,26 @@ struct AuditLogTests {
         }
     }
 
+    /// A time range finds exactly the entries appended in it, through the BRIN index on time
+    /// (migration 12) once scans of the whole table are off, as on a large log.
+    @Test func timeRangesFindTheirEntriesThroughTheTimeIndex() async throws {
+        try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            try await Self.appendEvents(3_000, batch: 500, to: pool)
+            let all = try await Self.allEntries(pool)
+            let since = all[1_000].at, until = all[1_999].at
+            let found = try await AuditLog(pool: pool).query(AuditLog.Filter(since: since, until: until), limit: 10_000)
+            #expect(found.map(\.seq) == all.filter { $0.at >= since && $0.at <= until }.map(\.seq))
+            #expect(found.count >= 1_000)
+            let plan = try await pool.withTransaction { connection in
+                try await connection.query("SET LOCAL enable_seqscan = off")
+                return try await connection.query(
+                    "EXPLAIN SELECT seq FROM audit_log WHERE at >= \(since) AND at <= \(until)"
+                ).map { try $0.decode(String.self, at: 0) }.joined(separator: "\n")
+            }
+            #expect(plan.contains("audit_log_at_brin"), "\(plan)")
+        }
+    }
+
     /// Migration 7 replaced `audit_append` with a set-based one: a log begun by the old
     /// function and continued by the new verifies as one chain, and its entries and hashes are
     /// exactly those the new function alone writes for the same events.

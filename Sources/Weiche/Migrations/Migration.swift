@@ -40,5 +40,6 @@ extension Migration {
         .v9StatisticsIndependentPlans,
         .v10PayloadsAsText,
         .v11DeliveryTerms,
+        .v12AuditTimeRanges,
     ]
 }
