@@ -41,5 +41,6 @@ extension Migration {
         .v10PayloadsAsText,
         .v11DeliveryTerms,
         .v12AuditTimeRanges,
+        .v13QueueAnalyze,
     ]
 }
