@@ -205,8 +205,8 @@ struct BenchCommand: Command {
 
         // End to end, the batched reference, end to end again, right after one another: the
         // ratio compares the reference with the two runs around it, which cancels a steady
-        // drift of the shared machine's speed. (The directory phase comes before all three:
-        // the kernel flushing the reference's writes slowed its fsyncs threefold.)
+        // drift of the shared machine's speed. (The directory phase comes before all three, so
+        // as not to come between them.)
         let empty = try await withDatabase(base) { database in
             try await endToEnd(in: database, phases, count: referrals, run: "e", started: start)
         }
