@@ -19,16 +19,10 @@ public enum ReferralJSON {
         return output.bytes
     }
 
-    /// A referral written for storing: its stored form (with the message's id) and its
-    /// canonical form (without, for the content hash).
-    public struct Written: Sendable {
-        public let stored: [UInt8]
-        public let canonical: [UInt8]
-    }
-
     /// The stored form with `id` (whatever id the referral has is ignored) and the canonical
-    /// form without one, written once: the id is spliced into the canonical bytes.
-    public static func encodeStoredAndCanonical(_ referral: Referral, id: UUID) -> Written {
+    /// form without one (for the content hash), written once: the id is spliced into the
+    /// canonical bytes.
+    public static func encodeStoredAndCanonical(_ referral: Referral, id: UUID) -> (stored: [UInt8], canonical: [UInt8]) {
         var canonical = JSONOutput(capacity: 2048)
         writeMembersBeforeID(referral, into: &canonical)
         let split = canonical.bytes.count
@@ -39,7 +33,7 @@ public enum ReferralJSON {
         stored.uuid(id)
         stored.byte(",")
         stored.raw(canonical.bytes[split...])
-        return Written(stored: stored.bytes, canonical: canonical.bytes)
+        return (stored.bytes, canonical.bytes)
     }
 
     /// Writes the referral's object into `output`; members in the order `.sortedKeys` gives.
