@@ -49,10 +49,11 @@ extension PipelineStore {
             let rows = try await connection.query(PostgresQuery(unsafeSQL: Self.claimSQL, bindings: bindings))
             var claims: [Claim] = []
             for row in rows {
-                let (id, message, recipient, attempts, previousState, previousOwner, receipt) = try row.decode(
-                    (UUID, UUID, String, Int, String, String?, PostgresJSON<Receipt>?).self, from: 0)
+                let (id, message, recipient, attempts, previousState, previousOwner, receipt, referral) = try row.decode(
+                    (UUID, UUID, String, Int, String, String?, PostgresJSON<Receipt>?, PostgresJSONText?).self, from: 0)
                 guard let recipientID = AgencyID(recipient) else { continue }
-                let content = try Self.deliveredContent(row, from: 7, for: recipientID)
+                let content = try Self.deliveredContent(
+                    row, from: 8, referral: { try referral.map { try ReferralJSON.decode($0.bytes) } }, for: recipientID)
                 if previousState == "delivering" {
                     audit.add(AuditEvent(.leaseExpired, at: now, actor: worker, message: message, agency: recipientID, details: [
                         "previousWorker": previousOwner ?? "", "attempt": String(attempts - 1),
@@ -66,26 +67,25 @@ extension PipelineStore {
         }
     }
 
-    /// The columns ``deliveredContent(_:from:for:)`` reads, for a delivery `d`.
-    static let deliveredContentColumns = """
-        d.content, (SELECT m.referral FROM message m WHERE m.id = d.message_id), array_to_string(d.categories, ','),
-        d.legal_basis, d.purpose, d.notice
-        """
+    /// The columns of a delivery `d` that ``deliveredContent(_:from:referral:for:)`` reads.
+    static let deliveredContentColumns = "d.content, array_to_string(d.categories, ','), d.legal_basis, d.purpose, d.notice"
 
     /// The content a delivery sends, from the columns ``deliveredContentColumns`` selects
-    /// starting at `column`: made from the message's referral and the delivery's terms
-    /// (Decision 0012), or read as stored by deliveries written before migration 11. `nil` if
-    /// the payload was erased or the delivery carries a receipt.
-    static func deliveredContent(_ row: PostgresRow, from column: Int, for recipient: AgencyID) throws -> Referral? {
-        let (stored, referral, categories, legalBasis, purpose, notice) = try row.decode(
-            (PostgresJSONText?, PostgresJSONText?, String?, String?, String?, String?).self, from: column)
+    /// starting at `column`: made from the message's referral (asked of `referral` only then)
+    /// and the delivery's terms (Decision 0012), or read as stored by deliveries written before
+    /// migration 11. `nil` if the payload was erased or the delivery carries a receipt.
+    static func deliveredContent(
+        _ row: PostgresRow, from column: Int, referral: () throws -> Referral?, for recipient: AgencyID
+    ) throws -> Referral? {
+        let (stored, categories, legalBasis, purpose, notice) = try row.decode(
+            (PostgresJSONText?, String?, String?, String?, String?).self, from: column)
         if let stored { return try ReferralJSON.decode(stored.bytes) }
-        guard let referral, let categories, let legalBasis, let purpose else { return nil }
+        guard let categories, let legalBasis, let purpose, let referral = try referral() else { return nil }
         // An unknown category name allows nothing: a delivery never sends more than its terms name.
         let terms = Policy.Terms(
             categories: Set(categories.split(separator: ",").compactMap { DataCategory(rawValue: String($0)) }),
             legalBasis: legalBasis, purpose: purpose, notice: notice)
-        return Policy.content(of: try ReferralJSON.decode(referral.bytes), for: recipient, under: terms).0
+        return Policy.content(of: referral, for: recipient, under: terms).0
     }
 
     /// Settings of the claim's and the completion's transactions (besides the claim's not
@@ -115,7 +115,7 @@ extension PipelineStore {
         FROM previous p
         WHERE d.id = p.id
         RETURNING d.id, d.message_id, d.recipient, d.attempts, p.previous_state, p.previous_owner, d.receipt,
-                  \(PipelineStore.deliveredContentColumns)
+                  (SELECT m.referral FROM message m WHERE m.id = d.message_id), \(PipelineStore.deliveredContentColumns)
         """
 
     /// What ``complete(_:outcome:retry:)`` did with the delivery.

@@ -80,10 +80,11 @@ extension PipelineStore {
             let (id, message, recipient, kind, state, isReplay, type, sender, created, referral, receipt) = try row.decode(
                 (UUID, UUID, String, String, String, Bool, String, String, Date, PostgresJSONText?, PostgresJSON<Receipt>?).self, from: 0)
             guard let agency = AgencyID(recipient) else { return nil }
+            let received = try referral.map { try ReferralJSON.decode($0.bytes) }
             return ReplayCandidate(
                 deliveryID: id, messageID: message, recipient: agency, kind: kind, state: state, isReplay: isReplay, type: type,
-                sender: sender, createdAt: created, referral: try referral.map { try ReferralJSON.decode($0.bytes) },
-                sentContent: try Self.deliveredContent(row, from: 11, for: agency), receipt: receipt?.value)
+                sender: sender, createdAt: created, referral: received,
+                sentContent: try Self.deliveredContent(row, from: 11, referral: { received }, for: agency), receipt: receipt?.value)
         }
     }
 
