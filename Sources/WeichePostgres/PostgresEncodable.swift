@@ -110,12 +110,17 @@ public struct PostgresArray<Element: PostgresArrayElement>: PostgresEncodable {
         Element.elementType.rawValue.appendBigEndian(to: &buffer)
         Int32(elements.count).appendBigEndian(to: &buffer)
         Int32(1).appendBigEndian(to: &buffer)  // lower bound
-        var element: [UInt8] = []
+        // Each element written in place after room for its length, which is filled in after.
         for value in elements {
-            element.removeAll(keepingCapacity: true)
-            try value.encode(into: &element)
-            Int32(element.count).appendBigEndian(to: &buffer)
-            buffer.append(contentsOf: element)
+            let lengthAt = buffer.count
+            buffer.append(contentsOf: [0, 0, 0, 0])
+            try value.encode(into: &buffer)
+            guard let length = Int32(exactly: buffer.count - lengthAt - 4) else {
+                throw PostgresError(code: .encoding, message: "an array element of \(buffer.count - lengthAt - 4) bytes is too large for a parameter")
+            }
+            withUnsafeBytes(of: length.bigEndian) { bytes in
+                buffer.replaceSubrange(lengthAt..<lengthAt + 4, with: bytes)
+            }
         }
     }
 }
@@ -144,6 +149,26 @@ extension Int64: PostgresArrayElement {
 extension Int: PostgresArrayElement {
     public static var elementType: PostgresDataType { .int8 }
     public static var arrayType: PostgresDataType { .int8Array }
+}
+
+/// A JSON document written elsewhere, as an element of a `json[]` parameter
+/// (`PostgresArray<PostgresJSONDocument>`): PostgreSQL checks that it is JSON but, unlike
+/// `jsonb`, builds nothing from it, and a `json` value keeps its text. For large documents
+/// stored as they came (Decision 0011).
+public struct PostgresJSONDocument: PostgresArrayElement {
+    public var bytes: [UInt8]
+
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    public static var elementType: PostgresDataType { .json }
+    public static var arrayType: PostgresDataType { .jsonArray }
+    public var postgresType: PostgresDataType { .json }
+
+    public func encode(into buffer: inout [UInt8]) {
+        buffer.append(contentsOf: bytes)
+    }
 }
 
 /// A `Codable` value stored as `jsonb` (or `json`), encoded with `JSONEncoder`.
@@ -209,35 +234,6 @@ public struct PostgresRawJSON: PostgresEncodable {
     public func encode(into buffer: inout [UInt8]) {
         buffer.append(1)  // jsonb binary format version
         buffer.append(contentsOf: bytes)
-    }
-}
-
-/// JSON documents written elsewhere, sent as one `json[]` parameter as they are. PostgreSQL
-/// checks that each is JSON but, unlike `jsonb`, builds nothing from it: a `json` value keeps
-/// its text. For large documents stored as they came (Decision 0011).
-public struct PostgresRawJSONArray: PostgresEncodable {
-    public var documents: [[UInt8]]
-
-    public init(_ documents: [[UInt8]]) {
-        self.documents = documents
-    }
-
-    public var postgresType: PostgresDataType { .jsonArray }
-
-    public func encode(into buffer: inout [UInt8]) throws(PostgresError) {
-        buffer.reserveCapacity(buffer.count + 20 + documents.reduce(0) { $0 + 4 + $1.count })
-        Int32(1).appendBigEndian(to: &buffer)  // dimensions
-        Int32(0).appendBigEndian(to: &buffer)  // no NULL elements
-        PostgresDataType.json.rawValue.appendBigEndian(to: &buffer)
-        Int32(documents.count).appendBigEndian(to: &buffer)
-        Int32(1).appendBigEndian(to: &buffer)  // lower bound
-        for document in documents {
-            guard let length = Int32(exactly: document.count) else {
-                throw PostgresError(code: .encoding, message: "a JSON document of \(document.count) bytes is too large for a parameter")
-            }
-            length.appendBigEndian(to: &buffer)
-            buffer.append(contentsOf: document)
-        }
     }
 }
 

@@ -140,15 +140,15 @@ struct TypeRoundTripTests {
         let documents = [#"{"b": 1,"a":[true, null]}"#, #""Größe \" 🚂""#, "[]", "  {}  ", String(repeating: #"{"x":"#, count: 50) + "0" + String(repeating: "}", count: 50)]
         try await TestPostgres.withSchema { pool async throws in
             var bindings = PostgresBindings()
-            bindings.append(PostgresRawJSONArray(documents.map { Array($0.utf8) }))
+            bindings.append(PostgresArray(documents.map { PostgresJSONDocument(Array($0.utf8)) }))
             let back = try await pool.query(PostgresQuery(unsafeSQL: "SELECT d::text FROM unnest($1::json[]) WITH ORDINALITY AS u(d, n) ORDER BY n", bindings: bindings))
                 .map { try $0.decode(String.self, at: 0) }
             #expect(back == documents)
-            let empty = try await pool.query("SELECT cardinality(\(PostgresRawJSONArray([]))::json[])").single().decode(Int?.self, at: 0)
+            let empty = try await pool.query("SELECT cardinality(\(PostgresArray<PostgresJSONDocument>([]))::json[])").single().decode(Int?.self, at: 0)
             #expect(empty == 0)
             for broken in [#"{"a":"#, "{'a': 1}", "", #"{"a": 1} x"#] {
                 let error = await #expect(throws: PostgresError.self) {
-                    try await pool.query("SELECT cardinality(\(PostgresRawJSONArray([Array("[]".utf8), Array(broken.utf8)]))::json[])")
+                    try await pool.query("SELECT cardinality(\(PostgresArray([PostgresJSONDocument(Array("[]".utf8)), PostgresJSONDocument(Array(broken.utf8))]))::json[])")
                 }
                 #expect(error?.sqlState == "22P02", "\(broken): \(String(describing: error))")
             }

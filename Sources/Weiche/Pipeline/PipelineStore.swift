@@ -199,7 +199,7 @@ public struct PipelineStore: Sendable {
                 output.byte("}")
             }
             var bindings = PostgresBindings(json: json)
-            bindings.append(PostgresRawJSONArray(rows.map(\.referral)))
+            bindings.append(PostgresArray(rows.map { PostgresJSONDocument($0.referral) }))
             return bindings
         }
     }
