@@ -25,11 +25,13 @@ public struct PostgresDataType: RawRepresentable, Hashable, Sendable, CustomStri
     public static let int8Array = Self(rawValue: 1016)
     public static let uuidArray = Self(rawValue: 2951)
     public static let jsonArray = Self(rawValue: 199)
+    public static let jsonbArray = Self(rawValue: 3807)
+    public static let timestamptzArray = Self(rawValue: 1185)
 
     private static let names: [UInt32: String] = [
         16: "bool", 17: "bytea", 19: "name", 20: "int8", 21: "int2", 23: "int4", 25: "text",
         26: "oid", 114: "json", 700: "float4", 701: "float8", 1042: "bpchar", 1043: "varchar",
-        1114: "timestamp", 1184: "timestamptz", 2950: "uuid", 3802: "jsonb", 1009: "text[]", 1016: "int8[]", 2951: "uuid[]", 199: "json[]",
+        1114: "timestamp", 1184: "timestamptz", 2950: "uuid", 3802: "jsonb", 1009: "text[]", 1016: "int8[]", 2951: "uuid[]", 199: "json[]", 3807: "jsonb[]", 1185: "timestamptz[]",
     ]
 
     public var description: String { Self.names[rawValue] ?? "oid \(rawValue)" }

@@ -98,20 +98,28 @@ extension Date: PostgresEncodable {
 }
 
 /// A one-dimensional array parameter, for example `WHERE id = ANY(\(PostgresArray(ids)))`.
+/// Its elements may be NULL: `PostgresArray(subjects)` with `subjects: [String?]`.
 public struct PostgresArray<Element: PostgresArrayElement>: PostgresEncodable {
-    public var elements: [Element]
+    public var elements: [Element?]
     public init(_ elements: [Element]) { self.elements = elements }
+    public init(_ elements: [Element?]) { self.elements = elements }
 
     public var postgresType: PostgresDataType { Element.arrayType }
 
     public func encode(into buffer: inout [UInt8]) throws(PostgresError) {
         Int32(1).appendBigEndian(to: &buffer)  // dimensions
-        Int32(0).appendBigEndian(to: &buffer)  // no NULL elements
+        let hasNullsAt = buffer.count
+        Int32(0).appendBigEndian(to: &buffer)  // whether there are NULL elements, set below
         Element.elementType.rawValue.appendBigEndian(to: &buffer)
         Int32(elements.count).appendBigEndian(to: &buffer)
         Int32(1).appendBigEndian(to: &buffer)  // lower bound
         // Each element written in place after room for its length, which is filled in after.
-        for value in elements {
+        for element in elements {
+            guard let value = element else {
+                Int32(-1).appendBigEndian(to: &buffer)  // NULL: a length of -1 and no bytes
+                buffer[hasNullsAt + 3] = 1
+                continue
+            }
             let lengthAt = buffer.count
             buffer.append(contentsOf: [0, 0, 0, 0])
             try value.encode(into: &buffer)
@@ -129,6 +137,11 @@ public struct PostgresArray<Element: PostgresArrayElement>: PostgresEncodable {
 public protocol PostgresArrayElement: PostgresEncodable {
     static var elementType: PostgresDataType { get }
     static var arrayType: PostgresDataType { get }
+}
+
+extension Date: PostgresArrayElement {
+    public static var elementType: PostgresDataType { .timestamptz }
+    public static var arrayType: PostgresDataType { .timestamptzArray }
 }
 
 extension String: PostgresArrayElement {
@@ -167,6 +180,26 @@ public struct PostgresJSONDocument: PostgresArrayElement {
     public var postgresType: PostgresDataType { .json }
 
     public func encode(into buffer: inout [UInt8]) {
+        buffer.append(contentsOf: bytes)
+    }
+}
+
+/// A JSON document written elsewhere, as an element of a `jsonb[]` parameter
+/// (`PostgresArray<PostgresJSONBDocument>`). For small documents that PostgreSQL keeps as
+/// `jsonb`, such as the details of audit entries.
+public struct PostgresJSONBDocument: PostgresArrayElement {
+    public var bytes: [UInt8]
+
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    public static var elementType: PostgresDataType { .jsonb }
+    public static var arrayType: PostgresDataType { .jsonbArray }
+    public var postgresType: PostgresDataType { .jsonb }
+
+    public func encode(into buffer: inout [UInt8]) {
+        buffer.append(1)  // the version of jsonb's binary format: the JSON text follows
         buffer.append(contentsOf: bytes)
     }
 }

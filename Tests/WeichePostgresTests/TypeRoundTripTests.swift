@@ -200,4 +200,38 @@ struct TypeRoundTripTests {
             #expect(try names.single().decode(String.self, at: 0) == "ä|b;c")
         }
     }
+
+    /// NULL elements keep their places; times keep their microseconds; `jsonb[]` elements are
+    /// parsed by the server (and refused when they are not JSON).
+    @Test func arraysWithNullsTimesAndJsonb() async throws {
+        try await TestPostgres.withSchema { pool async throws in
+            let texts: [String?] = [nil, "ä", nil, ""]
+            let back = try await pool.query("""
+                SELECT coalesce(t, '<null>'), array_position(\(PostgresArray(texts)), NULL) FROM unnest(\(PostgresArray(texts))) WITH ORDINALITY AS u(t, n) ORDER BY n
+                """).map { try $0.decode((String, Int).self) }
+            #expect(back.map(\.0) == ["<null>", "ä", "<null>", ""])
+            #expect(back.allSatisfy { $0.1 == 1 })
+            let ids: [UUID?] = [UUID(), nil]
+            let nulls = try await pool.query("SELECT count(*) FILTER (WHERE u IS NULL), count(*) FROM unnest(\(PostgresArray(ids))) AS u")
+                .single().decode((Int, Int).self)
+            #expect(nulls == (1, 2))
+            let none = try await pool.query("SELECT array_position(\(PostgresArray(["a", "b"])), NULL)").single().decode(Int?.self, at: 0)
+            #expect(none == nil)
+
+            let instants = [Date(timeIntervalSince1970: 1_711_846_799.123_456), Date(timeIntervalSince1970: -1.5)]
+            let times = try await pool.query("""
+                SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') FROM unnest(\(PostgresArray(instants))) WITH ORDINALITY AS u(t, n) ORDER BY n
+                """).map { try $0.decode(String.self, at: 0) }
+            #expect(times == ["2024-03-31 00:59:59.123456", "1969-12-31 23:59:58.500000"])
+
+            let documents = [#"{"b": "2", "a": "ä"}"#, "{}"].map { PostgresJSONBDocument(Array($0.utf8)) }
+            let jsonb = try await pool.query("SELECT d::text FROM unnest(\(PostgresArray(documents))) WITH ORDINALITY AS u(d, n) ORDER BY n")
+                .map { try $0.decode(String.self, at: 0) }
+            #expect(jsonb == [#"{"a": "ä", "b": "2"}"#, "{}"], "parsed into jsonb: members in jsonb's order")
+            let error = await #expect(throws: PostgresError.self) {
+                try await pool.query("SELECT cardinality(\(PostgresArray([PostgresJSONBDocument(Array("{".utf8))])))")
+            }
+            #expect(error?.sqlState == "22P02", "\(String(describing: error))")
+        }
+    }
 }
