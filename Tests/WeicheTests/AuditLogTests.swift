@@ -23,7 +23,24 @@ struct AuditLogTests {
     static let agencies = ["massarbeit", "jugendamt", "auslaenderbehoerde", "gesundheitsamt", "psychosoziale-beratung"]
 
     /// Appends `count` varied events in transactions of `batch`.
-    static func appendEvents(_ count: Int, batch: Int = 500, actor: String = "test", to pool: PostgresConnectionPool, seed: UInt64 = 1) async throws {
+    /// Appends `events` in one transaction: through the gateway's `AuditBatch` (the typed
+    /// arrays of migration 14), or as one JSON document through `audit_append(jsonb)`, which
+    /// every schema since migration 4 has.
+    static func append(_ events: [AuditEvent], to pool: PostgresConnectionPool, asDocument: Bool = false) async throws {
+        if asDocument {
+            try await pool.withTransaction { connection in
+                try await connection.query("SELECT audit_append(\(PostgresJSON(events)))")
+            }
+        } else {
+            try await pool.withAuditedTransaction { _, audit in
+                for event in events { audit.add(event) }
+            }
+        }
+    }
+
+    static func appendEvents(
+        _ count: Int, batch: Int = 500, actor: String = "test", to pool: PostgresConnectionPool, seed: UInt64 = 1, asDocument: Bool = false
+    ) async throws {
         var random = SplitMix64(state: seed)
         var written = 0
         while written < count {
@@ -37,9 +54,7 @@ struct AuditLogTests {
                     subject: number % 3 == 0 ? String(repeating: "ab", count: 32) : nil,
                     details: ["n": String(number), "reason": "Grund Nr. \(number) mit Umlaut ä; \"quoted\""]))
             }
-            try await pool.withAuditedTransaction { _, audit in
-                for event in events { audit.add(event) }
-            }
+            try await append(events, to: pool, asDocument: asDocument)
             written += size
         }
     }
@@ -83,27 +98,31 @@ struct AuditLogTests {
         }
     }
 
-    /// Migration 7 replaced `audit_append` with a set-based one: a log begun by the old
-    /// function and continued by the new verifies as one chain, and its entries and hashes are
-    /// exactly those the new function alone writes for the same events.
+    /// Migration 7 replaced `audit_append` with a set-based one, and migration 14 with one
+    /// taking typed arrays: a log begun by migration 4's entry-by-entry function and continued
+    /// by today's verifies as one chain, and its entries and hashes are exactly those today's
+    /// function alone writes for the same events, whether given arrays or a JSON document.
     @Test func theSetBasedAppendContinuesTheEntryByEntryChainHashForHash() async throws {
         let throughFour = Array(Migration.all.prefix { $0.version <= 4 })
         let (mixed, mixedHead) = try await TestPostgres.withSchema { pool async throws in
             _ = try await Migrator(migrations: throughFour).migrate(on: pool)
-            try await Self.appendEvents(300, batch: 70, to: pool, seed: 7)
+            try await Self.appendEvents(300, batch: 70, to: pool, seed: 7, asDocument: true)
             _ = try await Migrator().migrate(on: pool)
             try await Self.appendEvents(300, batch: 70, actor: "after", to: pool, seed: 8)
             #expect(try await AuditLog(pool: pool).verify(pageSize: 100).failure == nil)
             return (try await Self.allEntries(pool), try await AuditLog(pool: pool).head())
         }
-        let (current, currentHead) = try await TestPostgres.withSchema(migrated: true) { pool async throws in
-            try await Self.appendEvents(300, batch: 70, to: pool, seed: 7)
-            try await Self.appendEvents(300, batch: 70, actor: "after", to: pool, seed: 8)
-            return (try await Self.allEntries(pool), try await AuditLog(pool: pool).head())
+        for asDocument in [false, true] {
+            let (current, currentHead) = try await TestPostgres.withSchema(migrated: true) { pool async throws in
+                try await Self.appendEvents(300, batch: 70, to: pool, seed: 7, asDocument: asDocument)
+                try await Self.appendEvents(300, batch: 70, actor: "after", to: pool, seed: 8, asDocument: asDocument)
+                #expect(try await AuditLog(pool: pool).verify(pageSize: 100).failure == nil)
+                return (try await Self.allEntries(pool), try await AuditLog(pool: pool).head())
+            }
+            #expect(mixed.count == 600)
+            #expect(mixed == current, "as a document: \(asDocument)")
+            #expect(mixedHead.hash == currentHead.hash)
         }
-        #expect(mixed.count == 600)
-        #expect(mixed.map(\.hash) == current.map(\.hash))
-        #expect(mixedHead.hash == currentHead.hash)
     }
 
     /// Entries about messages take the message's sender (first) and subject from the message:
@@ -112,7 +131,7 @@ struct AuditLogTests {
     @Test func entriesAboutMessagesTakeSenderAndSubjectAsMigrationFourDid() async throws {
         let messages = [UUID(), UUID()]
         let unknown = UUID()
-        func write(migrations: [Migration]) async throws -> [AuditEntry] {
+        func write(migrations: [Migration], asDocument: Bool) async throws -> [AuditEntry] {
             try await TestPostgres.withSchema { pool async throws in
                 _ = try await Migrator(migrations: migrations).migrate(on: pool)
                 for (index, id) in messages.enumerated() {
@@ -133,12 +152,13 @@ struct AuditLogTests {
                     AuditEvent(.configurationApplied, at: at, actor: "a", agency: AgencyID("jugendamt")),
                     AuditEvent(.configurationApplied, at: at, actor: "a"),
                 ]
-                try await pool.withAuditedTransaction { _, audit in for event in events { audit.add(event) } }
+                try await Self.append(events, to: pool, asDocument: asDocument)
                 return try await Self.allEntries(pool)
             }
         }
-        let old = try await write(migrations: Array(Migration.all.prefix { $0.version <= 4 }))
-        let new = try await write(migrations: Migration.all)
+        let old = try await write(migrations: Array(Migration.all.prefix { $0.version <= 4 }), asDocument: true)
+        let new = try await write(migrations: Migration.all, asDocument: false)
+        #expect(try await write(migrations: Migration.all, asDocument: true) == new)
         #expect(new.map(\.agencies) == [["massarbeit", "jugendamt"], ["massarbeit"], ["massarbeit"], ["massarbeit"], ["massarbeit", "jugendamt"],
                                         ["jugendamt"], ["jugendamt"], []])
         #expect(new.map(\.subject) == ["subject-of-message", "subject-of-message", "subject-of-message", "given-subject", nil, nil, nil, nil])
@@ -327,8 +347,14 @@ struct AuditLogTests {
                 SELECT audit_append('[{"at": "2026-01-05T08:00:00Z", "actor": "gateway", "kind": "received"}]')
                 """)
             #expect(try await AuditLog(pool: pool).head().seq == 4)
+            let arrays = """
+                SELECT audit_append(ARRAY[now()], ARRAY['gateway'], ARRAY['routed'], ARRAY[NULL::uuid], ARRAY['jugendamt'], \
+                ARRAY[NULL::text], ARRAY['{"n": "1"}'::jsonb])
+                """
+            try await asRole("weiche_gateway", arrays)
+            #expect(try await AuditLog(pool: pool).head().seq == 5)
             for sql in ["SELECT referral FROM message", "SELECT content FROM delivery", "SELECT * FROM message",
-                        "SELECT audit_append('[]')"] {
+                        "SELECT audit_append('[]')", arrays] {
                 let error = try await #require(throws: PostgresError.self, "\(sql)") { try await asRole("weiche_auditor", sql) }
                 #expect(error.sqlState == "42501", "\(sql): \(error)")
             }
@@ -340,6 +366,63 @@ struct AuditLogTests {
             #expect(logged.0 == "person/dpo")
             #expect(logged.1.isEmpty == false)
             #expect(try await AuditLog(pool: pool).verify().failure == nil)
+        }
+    }
+
+    /// The appends run with their owner's rights, so they must not resolve a table name
+    /// through the caller's search path, where `pg_temp` comes first: a gateway's temporary
+    /// `audit_head` would otherwise let it append at any sequence number. Migrations 7 and 9
+    /// had lost the fixed search path that migration 4 set; migration 14 sets it again.
+    @Test func appendsIgnoreTablesTheCallerPutsInItsPath() async throws {
+        try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            try await Self.appendEvents(3, to: pool)
+            for append in [
+                "SELECT audit_append('[{\"at\": \"2026-01-05T08:00:00Z\", \"actor\": \"gateway\", \"kind\": \"received\"}]')",
+                "SELECT audit_append(ARRAY[now()], ARRAY['gateway'], ARRAY['routed'], ARRAY[NULL::uuid], ARRAY[NULL], ARRAY[NULL], ARRAY['{}'::jsonb])",
+            ] {
+                try await pool.withTransaction { connection in
+                    try await connection.query("SET LOCAL ROLE weiche_gateway")
+                    try await connection.query("""
+                        CREATE TEMPORARY TABLE audit_head ON COMMIT DROP AS SELECT true AS singleton, 1000::bigint AS seq, sha256('') AS hash
+                        """)
+                    try await connection.query(PostgresQuery(unsafeSQL: append))
+                }
+            }
+            #expect(try await AuditLog(pool: pool).head().seq == 5)
+            #expect(try await Self.allEntries(pool).map(\.seq) == [1, 2, 3, 4, 5])
+            #expect(try await AuditLog(pool: pool).verify().failure == nil)
+            let unfixed = try await pool.query("""
+                SELECT p.oid::regprocedure::text FROM pg_proc p
+                WHERE p.pronamespace = current_schema()::regnamespace AND p.prosecdef
+                  AND NOT coalesce(p.proconfig::text[] && ARRAY['search_path=' || quote_ident(current_schema()) || ', pg_temp'], false)
+                """).map { try $0.decode(String.self, at: 0) }
+            #expect(unfixed.isEmpty, "functions with their owner's rights and no fixed search path: \(unfixed)")
+        }
+    }
+
+    /// The typed arrays of an append must line up, one element per entry in each, and every
+    /// entry needs a time, an actor and a kind: otherwise nothing is appended.
+    @Test func anAppendRefusesArraysThatDoNotLineUp() async throws {
+        try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            let refused = [
+                ("ARRAY[now(), now()]", "ARRAY['a', 'a']", "ARRAY['k']", "lengths"),
+                ("ARRAY[now()]", "ARRAY['a']", "ARRAY['k', 'l']", "lengths"),
+                ("ARRAY[now()]", "ARRAY['a']", "ARRAY[NULL::text]", "kind"),
+                ("ARRAY[NULL::timestamptz]", "ARRAY['a']", "ARRAY['k']", "time"),
+            ]
+            for (ats, actors, kinds, what) in refused {
+                let error = await #expect(throws: PostgresError.self, "\(what)") {
+                    try await pool.query(PostgresQuery(unsafeSQL: """
+                        SELECT audit_append(\(ats), \(actors), \(kinds), ARRAY[NULL::uuid], ARRAY[NULL::text], ARRAY[NULL::text], ARRAY['{}'::jsonb])
+                        """))
+                }
+                #expect(error?.message.contains(what == "lengths" ? "one element per entry" : "needs at, actor and kind") == true,
+                        "\(what): \(String(describing: error))")
+            }
+            let empty = try await pool.query("SELECT audit_append('{}'::timestamptz[], '{}', '{}', '{}', '{}', '{}', '{}')").single()
+                .decode(Int64?.self, at: 0)
+            #expect(empty == nil)
+            #expect(try await AuditLog(pool: pool).head().seq == 0)
         }
     }
 

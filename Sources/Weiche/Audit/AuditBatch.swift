@@ -39,45 +39,50 @@ public struct AuditBatch: Sendable {
         events.append(event)
     }
 
-    /// Appends the batch on `connection`, inside the caller's transaction.
+    /// Appends the batch on `connection`, inside the caller's transaction: one typed array per
+    /// field, entry i being the i-th element of each (migration 14).
     public func append(on connection: PostgresConnection) async throws {
         guard !events.isEmpty else { return }
-        try await connection.query("SELECT audit_append(\(PostgresRawJSON(json)))")
+        let columns = self.columns
+        var bindings = PostgresBindings()
+        bindings.append(columns.ats)
+        bindings.append(columns.actors)
+        bindings.append(columns.kinds)
+        bindings.append(columns.messages)
+        bindings.append(columns.agencies)
+        bindings.append(columns.subjects)
+        bindings.append(columns.details)
+        try await connection.query(PostgresQuery(unsafeSQL: Self.appendSQL, bindings: bindings))
     }
 
-    /// The events as `audit_append` reads them: an array of objects, written directly.
-    var json: [UInt8] {
-        // A transaction's events mostly share one time: formatted once.
-        var formatted: (at: Date, text: String)?
-        return JSONOutput.array(events, bytesEach: 256) { event, output in
-            if formatted?.at != event.at { formatted = (event.at, PostgresJSONCoding.format(event.at)) }
-            output.raw("{\"at\":")
-            output.string(formatted!.text)
-            output.raw(",\"actor\":")
-            output.string(event.actor)
-            output.raw(",\"kind\":")
-            output.string(event.kind)
-            if let message = event.message {
-                output.raw(",\"message\":")
-                output.uuid(message)
-            }
-            if let agency = event.agency {
-                output.raw(",\"agency\":")
-                output.string(agency)
-            }
-            if let subject = event.subject {
-                output.raw(",\"subject\":")
-                output.string(subject)
-            }
-            output.raw(",\"details\":{")
-            for (position, detail) in event.details.sorted(by: { $0.key < $1.key }).enumerated() {
-                if position > 0 { output.byte(",") }
-                output.string(detail.key)
-                output.byte(":")
-                output.string(detail.value)
-            }
-            output.raw("}}")
+    /// The statement of an append: times, actors, kinds, messages, agencies, subjects and
+    /// details, one array each.
+    public static let appendSQL = "SELECT audit_append($1, $2, $3, $4, $5, $6, $7)"
+
+    /// The events as `audit_append` reads them: a column per field.
+    var columns: (
+        ats: PostgresArray<Date>, actors: PostgresArray<String>, kinds: PostgresArray<String>, messages: PostgresArray<UUID>,
+        agencies: PostgresArray<String>, subjects: PostgresArray<String>, details: PostgresArray<PostgresJSONBDocument>
+    ) {
+        (
+            PostgresArray(events.map(\.at)), PostgresArray(events.map(\.actor)), PostgresArray(events.map(\.kind)),
+            PostgresArray(events.map(\.message)), PostgresArray(events.map(\.agency)), PostgresArray(events.map(\.subject)),
+            PostgresArray(events.map { PostgresJSONBDocument(Self.json(of: $0.details)) })
+        )
+    }
+
+    /// Details as a JSON object, members in the order of their names.
+    static func json(of details: [String: String]) -> [UInt8] {
+        var output = JSONOutput(capacity: 96)
+        output.byte("{")
+        for (position, detail) in details.sorted(by: { $0.key < $1.key }).enumerated() {
+            if position > 0 { output.byte(",") }
+            output.string(detail.key)
+            output.byte(":")
+            output.string(detail.value)
         }
+        output.byte("}")
+        return output.bytes
     }
 }
 

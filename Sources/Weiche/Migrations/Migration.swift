@@ -42,5 +42,6 @@ extension Migration {
         .v11DeliveryTerms,
         .v12AuditTimeRanges,
         .v13QueueAnalyze,
+        .v14AuditAppendArrays,
     ]
 }

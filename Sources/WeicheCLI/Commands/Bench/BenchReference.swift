@@ -29,14 +29,24 @@ enum BenchReference {
                                                 'legalBasis', '§ 69 Abs. 1 Nr. 1 SGB X', 'purpose', 'Kinderbetreuung')) AS deliveries
             FROM jsonb_array_elements(:messages::jsonb) e \\gset
             """
-        let ingestAudit = "SELECT audit_append((SELECT jsonb_agg(jsonb_build_object('at', now(), 'actor', 'pgbench', 'kind', k, 'message', e ->> 'id', 'agency', 'jugendamt')) FROM jsonb_array_elements(:messages::jsonb) e, unnest(ARRAY['received', 'routed']) k));"
+        // The audit entries with details like the gateway's: the received message's type and
+        // id, the route's terms, the number of attempts.
+        let ingestAudit = auditAppend(
+            message: "(e ->> 'id')::uuid", agency: "CASE k WHEN 'received' THEN 'massarbeit' ELSE 'jugendamt' END",
+            details: """
+                CASE k WHEN 'received' THEN jsonb_build_object('senderMessageId', e ->> 'senderMessageId', 'type', e ->> 'type')
+                ELSE '{"legalBasis": "§ 69 Abs. 1 Nr. 1 SGB X", "purpose": "Kinderbetreuung"}'::jsonb END
+                """,
+            from: "jsonb_array_elements(:messages::jsonb) e, unnest(ARRAY['received', 'routed']) k")
         let completions = """
             SELECT jsonb_agg(jsonb_build_object(
                 'id', d ->> 'id', 'message', d ->> 'messageId', 'attempt', 1, 'worker', 'pgbench-' || :client_id, 'startedAt', now(),
                 'finishedAt', now(), 'outcome', 'delivered', 'state', 'delivered')) AS completions
             FROM jsonb_array_elements(:deliveries::jsonb) d \\gset
             """
-        let completeAudit = "SELECT audit_append((SELECT jsonb_agg(jsonb_build_object('at', now(), 'actor', 'pgbench', 'kind', k, 'message', r ->> 'message', 'agency', 'jugendamt')) FROM jsonb_array_elements(:completions::jsonb) r, unnest(ARRAY['delivered']) k));"
+        let completeAudit = auditAppend(
+            message: "(r ->> 'message')::uuid", agency: "'jugendamt'::text", details: #"'{"attempts": "1"}'::jsonb"#,
+            from: "jsonb_array_elements(:completions::jsonb) r, unnest(ARRAY['delivered']) k")
         let insertMessages = PipelineStore.insertMessagesSQL
             .replacingOccurrences(of: "$1", with: ":messages").replacingOccurrences(of: "$2", with: ":referrals")
         let insertDeliveries = PipelineStore.insertDeliveriesSQL
@@ -50,7 +60,7 @@ enum BenchReference {
             "BEGIN;",
             oneLine(insertMessages) + ";",
             oneLine(insertDeliveries) + ";",
-            ingestAudit,
+            oneLine(ingestAudit) + ";",
             "COMMIT;",
             oneLine(completions),
             "BEGIN;",
@@ -58,9 +68,24 @@ enum BenchReference {
             setLocal(PipelineStore.queueSettings),
             oneLine(PipelineStore.insertAttemptsSQL.replacingOccurrences(of: "$1", with: ":completions")) + ";",
             oneLine(PipelineStore.completeDeliveriesSQL.replacingOccurrences(of: "$1", with: ":completions")) + ";",
-            completeAudit,
+            oneLine(completeAudit) + ";",
             "COMMIT;",
         ].joined(separator: "\n") + "\n"
+    }
+
+    /// The gateway's audit append (`AuditBatch.appendSQL`), one entry per row of `from`
+    /// (where `k` is the entry's kind), its arrays made in SQL.
+    static func auditAppend(message: String, agency: String, details: String, from: String) -> String {
+        let arrays = ["ats": "now()", "actors": "'pgbench'::text", "kinds": "k", "messages": message, "agencies": agency,
+                      "subjects": "NULL::text", "details": details]
+        let names = ["ats", "actors", "kinds", "messages", "agencies", "subjects", "details"]
+        var statement = AuditBatch.appendSQL
+        // From $7 down, so that $1 does not match the start of a two-digit parameter.
+        for (index, name) in names.enumerated().reversed() {
+            statement = statement.replacingOccurrences(of: "$\(index + 1)", with: "a.\(name)")
+        }
+        let columns = names.map { "array_agg(\(arrays[$0]!)) AS \($0)" }.joined(separator: ", ")
+        return statement + " FROM (SELECT \(columns) FROM \(from)) a"
     }
 
     /// Time-ordered ids as the gateway makes them (`UUID.timeOrdered`, version 7), so the
