@@ -53,7 +53,7 @@ struct BenchCommandTests {
         }
         let append = BenchReference.oneLine(AuditBatch.appendSQL).components(separatedBy: "$")[0]
         #expect(script.components(separatedBy: append).count - 1 == 2, "both transactions append to the audit log as the gateway does")
-        #expect(!(1...7).contains { script.contains("$\($0)") }, "every placeholder is filled")
+        #expect(!(1...13).contains { script.contains("$\($0)") }, "every placeholder is filled")
         #expect(script.components(separatedBy: "COMMIT;").count - 1 == 2, "ingest (claiming) and complete commit like the gateway's")
         for setting in PipelineStore.queueSettings {
             #expect(script.contains("set_config('\(setting.name)', '\(setting.value)', true)"), "the completion runs with the gateway's settings")

@@ -76,12 +76,18 @@ struct PipelineStoreTests {
                 try await connection.query(PostgresQuery(unsafeSQL: """
                     PREPARE claim (timestamptz, uuid[], integer, text, timestamptz) AS \(PipelineStore.claimSQL);
                     """))
-                try await connection.query(PostgresQuery(unsafeSQL: "PREPARE complete (jsonb) AS " + PipelineStore.completeDeliveriesSQL))
-                let append = "SELECT audit_append(jsonb_build_array(jsonb_build_object('at', now(), 'actor', 't', 'kind', 'received', 'message', $1::uuid)))"
+                try await connection.query(PostgresQuery(unsafeSQL: """
+                    PREPARE complete (uuid[], int8[], text[], timestamptz[], timestamptz[], text[], text[], text[], timestamptz[]) AS \
+                    \(PipelineStore.completeDeliveriesSQL)
+                    """))
+                let append = AuditBatch.appendSQL.replacingOccurrences(of: "$1", with: "ARRAY[now()]")
+                    .replacingOccurrences(of: "$2", with: "ARRAY['t']").replacingOccurrences(of: "$3", with: "ARRAY['received']")
+                    .replacingOccurrences(of: "$4", with: "ARRAY[$1::uuid]").replacingOccurrences(of: "$5", with: "ARRAY[NULL]")
+                    .replacingOccurrences(of: "$6", with: "ARRAY[NULL]").replacingOccurrences(of: "$7", with: "ARRAY['{}'::jsonb]")
                 // Planned now, on empty tables (and, for the claim, under its own settings).
                 try await connection.withTransaction(settings: PipelineStore.queueSettings) { connection async throws in
                     try await connection.query("EXECUTE claim (now(), NULL, 100, 'w', now() + interval '5 minutes')")
-                    try await connection.query("EXECUTE complete ('[]')")
+                    try await connection.query("EXECUTE complete ('{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}')")
                 }
                 try await connection.query(PostgresQuery(unsafeSQL: append, bindings: { var b = PostgresBindings(); b.append(UUID()); return b }()))
 
@@ -106,8 +112,12 @@ struct PipelineStoreTests {
                     }
                     let before = try await rowsReadByScans()
                     try await connection.query("EXECUTE claim (now(), NULL, 100, 'w', now() + interval '5 minutes')")
-                    let rows = ids.map { #"{"id": "\#($0.uuidString)", "attempt": 1, "worker": "w", "state": "delivered"}"# }
-                    try await connection.query(PostgresQuery(unsafeSQL: "EXECUTE complete ('[\(rows.joined(separator: ", "))]')"))
+                    func column(_ value: String) -> String { "ARRAY[\(Array(repeating: value, count: ids.count).joined(separator: ", "))]" }
+                    try await connection.query(PostgresQuery(unsafeSQL: """
+                        EXECUTE complete (ARRAY['\(ids.map(\.uuidString).joined(separator: "', '"))']::uuid[], \(column("1")), \(column("'w'")),
+                                          \(column("now()")), \(column("now()")), \(column("'delivered'")), \(column("NULL")),
+                                          \(column("'delivered'")), \(column("NULL::timestamptz")))
+                        """))
                     try await connection.query(PostgresQuery(unsafeSQL: append, bindings: { var b = PostgresBindings(); b.append(message); return b }()))
                     return (before, try await rowsReadByScans())
                 }

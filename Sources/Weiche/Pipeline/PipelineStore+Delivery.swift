@@ -188,7 +188,7 @@ extension PipelineStore {
         return zip(results, completions).map { finished.contains($0.0.claim.deliveryID) ? $0.1 : .leaseLost }
     }
 
-    /// One completed attempt, as the batch statements read it (`jsonb_to_recordset`).
+    /// One completed attempt, as the batch statements read it (a column each, ``bindings(_:)``).
     struct CompletionRow {
         var id: UUID
         var attempt: Int
@@ -220,52 +220,42 @@ extension PipelineStore {
         }
     }
 
+    /// `$1` to `$9`: one array per column of ``completionRows``.
     static func bindings(_ rows: [CompletionRow]) -> PostgresBindings {
-        let json = JSONOutput.array(rows, bytesEach: 256) { row, output in
-            output.raw("{\"id\":")
-            output.uuid(row.id)
-            output.raw(",\"attempt\":")
-            output.integer(row.attempt)
-            output.raw(",\"worker\":")
-            output.string(row.worker)
-            output.raw(",\"startedAt\":")
-            output.string(PostgresJSONCoding.format(row.startedAt))
-            output.raw(",\"finishedAt\":")
-            output.string(PostgresJSONCoding.format(row.finishedAt))
-            output.raw(",\"outcome\":")
-            output.string(row.outcome)
-            output.raw(",\"error\":")
-            output.optionalString(row.error)
-            output.raw(",\"state\":")
-            output.string(row.state)
-            output.raw(",\"dueAt\":")
-            output.optionalString(row.dueAt.map(PostgresJSONCoding.format))
-            output.byte("}")
-        }
-        return PostgresBindings(json: json)
+        var bindings = PostgresBindings()
+        bindings.append(PostgresArray(rows.map(\.id)))
+        bindings.append(PostgresArray(rows.map(\.attempt)))
+        bindings.append(PostgresArray(rows.map(\.worker)))
+        bindings.append(PostgresArray(rows.map(\.startedAt)))
+        bindings.append(PostgresArray(rows.map(\.finishedAt)))
+        bindings.append(PostgresArray(rows.map(\.outcome)))
+        bindings.append(PostgresArray(rows.map(\.error)))
+        bindings.append(PostgresArray(rows.map(\.state)))
+        bindings.append(PostgresArray(rows.map(\.dueAt)))
+        return bindings
     }
 
-    /// The statements of a completion batch; `$1` is a JSON array of ``CompletionRow``. The
+    /// The statements of a completion batch, which read the same rows (``CompletionRow``). The
     /// benchmark's pgbench reference runs these same texts (see `weiche bench`).
     ///
-    /// The update names its rows by primary key (`d.id = ANY (…)`) besides joining them, and
+    /// The update names its rows by primary key (`d.id = ANY ($1)`) besides joining them, and
     /// runs with ``queueSettings``: as a prepared statement planned on a nearly empty table,
     /// the join alone became a scan of the whole table into a hash, for every batch.
-    static let completionRecordset = """
-        jsonb_to_recordset($1::jsonb) AS r(id uuid, attempt integer, worker text, "startedAt" timestamptz, "finishedAt" timestamptz,
-                                           outcome text, error text, state text, "dueAt" timestamptz)
+    static let completionRows = """
+        unnest($1::uuid[], $2::int8[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::text[], $8::text[],
+               $9::timestamptz[]) AS r(id, attempt, worker, started_at, finished_at, outcome, error, state, due_at)
         """
     public static let insertAttemptsSQL = """
         INSERT INTO delivery_attempt (delivery_id, attempt, worker, started_at, finished_at, outcome, error)
-        SELECT r.id, r.attempt, r.worker, r."startedAt", r."finishedAt", r.outcome, r.error FROM \(completionRecordset)
+        SELECT r.id, r.attempt, r.worker, r.started_at, r.finished_at, r.outcome, r.error FROM \(completionRows)
         """
     public static let completeDeliveriesSQL = """
         UPDATE delivery d
-        SET state = r.state, due_at = coalesce(r."dueAt", d.due_at),
-            finished_at = CASE WHEN r.state = 'pending' THEN d.finished_at ELSE r."finishedAt" END,
+        SET state = r.state, due_at = coalesce(r.due_at, d.due_at),
+            finished_at = CASE WHEN r.state = 'pending' THEN d.finished_at ELSE r.finished_at END,
             lease_owner = NULL, lease_expires_at = NULL, last_error = r.error
-        FROM \(completionRecordset)
-        WHERE d.id = ANY (ARRAY(SELECT (e ->> 'id')::uuid FROM jsonb_array_elements($1::jsonb) e))
+        FROM \(completionRows)
+        WHERE d.id = ANY ($1::uuid[])
           AND d.id = r.id AND d.state = 'delivering' AND d.lease_owner = r.worker AND d.attempts = r.attempt
         RETURNING d.id
         """

@@ -153,7 +153,7 @@ public struct PipelineStore: Sendable {
         }
     }
 
-    /// A message as the insert statement reads it (`jsonb_to_recordset`), the referral already JSON.
+    /// A message as the insert statement reads it, the referral already JSON.
     struct MessageRow {
         var id: UUID
         var sender: String
@@ -169,37 +169,22 @@ public struct PipelineStore: Sendable {
         var referral: [UInt8]
         var subject: String?
 
-        /// `$1`, the rows without their referrals, and `$2`, the referrals in the same order.
+        /// `$1` to `$13`: one array per column, in the statement's order.
         static func bindings(_ rows: [MessageRow]) -> PostgresBindings {
-            let json = JSONOutput.array(rows, bytesEach: 512) { row, output in
-                output.raw("{\"id\":")
-                output.uuid(row.id)
-                output.raw(",\"sender\":")
-                output.string(row.sender)
-                output.raw(",\"senderMessageId\":")
-                output.string(row.senderMessageId)
-                output.raw(",\"type\":")
-                output.string(row.type)
-                output.raw(",\"sentAt\":")
-                output.string(PostgresJSONCoding.format(row.sentAt))
-                output.raw(",\"receivedAt\":")
-                output.string(PostgresJSONCoding.format(row.receivedAt))
-                output.raw(",\"legalBasis\":")
-                output.string(row.legalBasis)
-                output.raw(",\"purpose\":")
-                output.string(row.purpose)
-                output.raw(",\"consentReference\":")
-                output.optionalString(row.consentReference)
-                output.raw(",\"inReplyTo\":")
-                output.optionalString(row.inReplyTo)
-                output.raw(",\"contentSha256\":")
-                output.string(row.contentSha256)
-                output.raw(",\"subject\":")
-                output.optionalString(row.subject)
-                output.byte("}")
-            }
-            var bindings = PostgresBindings(json: json)
+            var bindings = PostgresBindings()
+            bindings.append(PostgresArray(rows.map(\.id)))
+            bindings.append(PostgresArray(rows.map(\.sender)))
+            bindings.append(PostgresArray(rows.map(\.senderMessageId)))
+            bindings.append(PostgresArray(rows.map(\.type)))
+            bindings.append(PostgresArray(rows.map(\.sentAt)))
+            bindings.append(PostgresArray(rows.map(\.receivedAt)))
+            bindings.append(PostgresArray(rows.map(\.legalBasis)))
+            bindings.append(PostgresArray(rows.map(\.purpose)))
+            bindings.append(PostgresArray(rows.map(\.consentReference)))
+            bindings.append(PostgresArray(rows.map(\.inReplyTo)))
+            bindings.append(PostgresArray(rows.map(\.contentSha256)))
             bindings.append(PostgresArray(rows.map { PostgresJSONDocument($0.referral) }))
+            bindings.append(PostgresArray(rows.map(\.subject)))
             return bindings
         }
     }
@@ -219,28 +204,19 @@ public struct PipelineStore: Sendable {
         var referral: Referral
         var terms: Policy.Terms
 
+        /// `$1` to `$7`: one array per column, in the statement's order. The categories of a
+        /// delivery go as one text, their names joined by commas (an array cannot hold arrays
+        /// of different lengths); category names are identifiers without commas.
         static func bindings(_ rows: [DeliveryRow]) -> PostgresBindings {
-            let json = JSONOutput.array(rows, bytesEach: 512) { row, output in
-                output.raw("{\"id\":")
-                output.uuid(row.id)
-                output.raw(",\"messageId\":")
-                output.uuid(row.messageId)
-                output.raw(",\"recipient\":")
-                output.string(row.recipient.rawValue)
-                output.raw(",\"categories\":[")
-                for (index, category) in row.terms.categories.sorted().enumerated() {
-                    if index > 0 { output.byte(",") }
-                    output.string(category.rawValue)
-                }
-                output.raw("],\"legalBasis\":")
-                output.string(row.terms.legalBasis)
-                output.raw(",\"purpose\":")
-                output.string(row.terms.purpose)
-                output.raw(",\"notice\":")
-                output.optionalString(row.terms.notice)
-                output.byte("}")
-            }
-            return PostgresBindings(json: json)
+            var bindings = PostgresBindings()
+            bindings.append(PostgresArray(rows.map(\.id)))
+            bindings.append(PostgresArray(rows.map(\.messageId)))
+            bindings.append(PostgresArray(rows.map(\.recipient.rawValue)))
+            bindings.append(PostgresArray(rows.map { $0.terms.categories.sorted().map(\.rawValue).joined(separator: ",") }))
+            bindings.append(PostgresArray(rows.map(\.terms.legalBasis)))
+            bindings.append(PostgresArray(rows.map(\.terms.purpose)))
+            bindings.append(PostgresArray(rows.map(\.terms.notice)))
+            return bindings
         }
     }
 
@@ -250,22 +226,15 @@ public struct PipelineStore: Sendable {
         return bindings
     }
 
-    /// The ingest statements. For messages, `$1` is a JSON array of rows, `$2` their referrals as
-    /// `json[]` in the same order (`ROWS FROM` pairs them): stored as the text they are, not
-    /// parsed into `jsonb` (Decision 0011). The benchmark's pgbench reference runs these same
+    /// The ingest statements. Each takes its rows as one array per column (binary parameters:
+    /// nothing for PostgreSQL to parse but the referrals, which it checks as `json` and stores
+    /// as the text they are, Decision 0011). The benchmark's pgbench reference runs these same
     /// texts (see `weiche bench`).
     public static let insertMessagesSQL = """
         INSERT INTO message (id, sender, sender_message_id, type, sent_at, received_at, legal_basis, purpose,
                              consent_reference, in_reply_to, content_sha256, referral, subject)
-        SELECT m.id, m.sender, m."senderMessageId", m.type, m."sentAt", m."receivedAt", m."legalBasis", m.purpose,
-               m."consentReference", m."inReplyTo", m."contentSha256", m.referral, m.subject
-        FROM ROWS FROM (
-                 jsonb_to_recordset($1::jsonb) AS (id uuid, sender text, "senderMessageId" text, type text, "sentAt" timestamptz,
-                     "receivedAt" timestamptz, "legalBasis" text, purpose text, "consentReference" text, "inReplyTo" text,
-                     "contentSha256" text, subject text),
-                 unnest($2::json[])
-             ) AS m(id, sender, "senderMessageId", type, "sentAt", "receivedAt", "legalBasis", purpose, "consentReference",
-                    "inReplyTo", "contentSha256", subject, referral)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[],
+                             $8::text[], $9::text[], $10::text[], $11::text[], $12::json[], $13::text[])
         ON CONFLICT ON CONSTRAINT message_sender_message_key DO NOTHING
         RETURNING id
         """
@@ -274,16 +243,17 @@ public struct PipelineStore: Sendable {
         FROM message m JOIN jsonb_to_recordset($1::jsonb) AS k(sender text, "senderMessageId" text)
           ON m.sender = k.sender AND m.sender_message_id = k."senderMessageId"
         """
-    /// `$1` is a JSON array of rows, `$2` now; `$3` and `$4` the worker that claims the new
-    /// deliveries and when its lease expires, or NULL to leave them pending for any worker.
+    /// `$1` to `$7` are the rows' columns (``DeliveryRow``), `$8` now; `$9` and `$10` the
+    /// worker that claims the new deliveries and when its lease expires, or NULL to leave them
+    /// pending for any worker.
     public static let insertDeliveriesSQL = """
         INSERT INTO delivery (id, message_id, recipient, state, attempts, lease_owner, lease_expires_at, due_at,
                               categories, legal_basis, purpose, notice, created_at)
-        SELECT d.id, d."messageId", d.recipient, CASE WHEN $3::text IS NULL THEN 'pending' ELSE 'delivering' END,
-               CASE WHEN $3::text IS NULL THEN 0 ELSE 1 END, $3::text, $4::timestamptz, $2,
-               d.categories, d."legalBasis", d.purpose, d.notice, $2
-        FROM jsonb_to_recordset($1::jsonb)
-             AS d(id uuid, "messageId" uuid, recipient text, categories text[], "legalBasis" text, purpose text, notice text)
+        SELECT d.id, d.message_id, d.recipient, CASE WHEN $9::text IS NULL THEN 'pending' ELSE 'delivering' END,
+               CASE WHEN $9::text IS NULL THEN 0 ELSE 1 END, $9::text, $10::timestamptz, $8,
+               string_to_array(d.categories, ','), d.legal_basis, d.purpose, d.notice, $8
+        FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+             AS d(id, message_id, recipient, categories, legal_basis, purpose, notice)
         """
 }
 

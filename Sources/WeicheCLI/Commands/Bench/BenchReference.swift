@@ -14,63 +14,70 @@ enum BenchReference {
     /// itself (ids, rows, outcomes) are made by SQL statements of their own, outside the
     /// transactions where possible.
     static func script() -> String {
-        let messages = """
-            SELECT jsonb_agg(jsonb_build_object(
-                'id', bench_time_ordered_uuid(), 'sender', 'massarbeit', 'senderMessageId', gen_random_uuid()::text,
-                'type', 'kinderbetreuung.anfrage', 'sentAt', now(), 'receivedAt', now(), 'legalBasis', '§ 69 SGB X',
-                'purpose', 'Kinderbetreuung', 'contentSha256', md5(random()::text))) AS messages
+        // The values the gateway makes per referral, as arrays (pgbench keeps them as text).
+        let values = """
+            SELECT array_agg(bench_time_ordered_uuid()) AS ids, array_agg(gen_random_uuid()::text) AS sender_ids,
+                   array_agg(md5(random()::text)) AS hashes, array_agg(bench_time_ordered_uuid()) AS delivery_ids
             FROM generate_series(1, :batch) \\gset
             """
         let referrals = "SELECT array_agg(:payload::json) AS referrals FROM generate_series(1, :batch) \\gset"
+        /// A column whose rows all hold `value`.
+        func all(_ value: String) -> String { "array_fill(\(value), ARRAY[:batch::integer])" }
+        let insertMessages = fill(PipelineStore.insertMessagesSQL, [
+            ":ids", all("'massarbeit'::text"), ":sender_ids", all("'kinderbetreuung.anfrage'::text"), all("now()"), all("now()"),
+            all("'§ 69 SGB X'::text"), all("'Kinderbetreuung'::text"), all("NULL::text"), all("NULL::text"), ":hashes", ":referrals",
+            all("NULL::text"),
+        ])
         // Each delivery with terms like those of the county's route to the Jugendamt.
-        let deliveries = """
-            SELECT jsonb_agg(jsonb_build_object('id', bench_time_ordered_uuid(), 'messageId', e ->> 'id', 'recipient', 'jugendamt',
-                                                'categories', jsonb_build_array('identity', 'contact', 'case', 'family'),
-                                                'legalBasis', '§ 69 Abs. 1 Nr. 1 SGB X', 'purpose', 'Kinderbetreuung')) AS deliveries
-            FROM jsonb_array_elements(:messages::jsonb) e \\gset
-            """
+        let insertDeliveries = fill(PipelineStore.insertDeliveriesSQL, [
+            ":delivery_ids", ":ids", all("'jugendamt'::text"), all("'identity,contact,case,family'::text"),
+            all("'§ 69 Abs. 1 Nr. 1 SGB X'::text"), all("'Kinderbetreuung'::text"), all("NULL::text"), "now()",
+            "('pgbench-' || :client_id)", "(now() + interval '2 minutes')",
+        ])
         // The audit entries with details like the gateway's: the received message's type and
         // id, the route's terms, the number of attempts.
         let ingestAudit = auditAppend(
-            message: "(e ->> 'id')::uuid", agency: "CASE k WHEN 'received' THEN 'massarbeit' ELSE 'jugendamt' END",
+            message: "e.id", agency: "CASE k WHEN 'received' THEN 'massarbeit' ELSE 'jugendamt' END",
             details: """
-                CASE k WHEN 'received' THEN jsonb_build_object('senderMessageId', e ->> 'senderMessageId', 'type', e ->> 'type')
+                CASE k WHEN 'received' THEN jsonb_build_object('senderMessageId', e.sender_id, 'type', 'kinderbetreuung.anfrage')
                 ELSE '{"legalBasis": "§ 69 Abs. 1 Nr. 1 SGB X", "purpose": "Kinderbetreuung"}'::jsonb END
                 """,
-            from: "jsonb_array_elements(:messages::jsonb) e, unnest(ARRAY['received', 'routed']) k")
-        let completions = """
-            SELECT jsonb_agg(jsonb_build_object(
-                'id', d ->> 'id', 'message', d ->> 'messageId', 'attempt', 1, 'worker', 'pgbench-' || :client_id, 'startedAt', now(),
-                'finishedAt', now(), 'outcome', 'delivered', 'state', 'delivered')) AS completions
-            FROM jsonb_array_elements(:deliveries::jsonb) d \\gset
-            """
+            from: "unnest(:ids::uuid[], :sender_ids::text[]) AS e(id, sender_id), unnest(ARRAY['received', 'routed']) k")
+        // Every delivery delivered at its first attempt.
+        let completions = [
+            ":delivery_ids", all("1::bigint"), all("('pgbench-' || :client_id)::text"), all("now()"), all("now()"), all("'delivered'::text"),
+            all("NULL::text"), all("'delivered'::text"), all("NULL::timestamptz"),
+        ]
         let completeAudit = auditAppend(
-            message: "(r ->> 'message')::uuid", agency: "'jugendamt'::text", details: #"'{"attempts": "1"}'::jsonb"#,
-            from: "jsonb_array_elements(:completions::jsonb) r, unnest(ARRAY['delivered']) k")
-        let insertMessages = PipelineStore.insertMessagesSQL
-            .replacingOccurrences(of: "$1", with: ":messages").replacingOccurrences(of: "$2", with: ":referrals")
-        let insertDeliveries = PipelineStore.insertDeliveriesSQL
-            .replacingOccurrences(of: "$1", with: ":deliveries").replacingOccurrences(of: "$2", with: "now()")
-            .replacingOccurrences(of: "$3", with: "('pgbench-' || :client_id)").replacingOccurrences(of: "$4", with: "(now() + interval '2 minutes')")
+            message: "r.message", agency: "'jugendamt'::text", details: #"'{"attempts": "1"}'::jsonb"#,
+            from: "unnest(:ids::uuid[]) AS r(message), unnest(ARRAY['delivered']) k")
         return [
             "-- Generated by weiche bench from the pipeline store's own statements. Do not edit.",
-            oneLine(messages),
+            oneLine(values),
             referrals,
-            oneLine(deliveries),
             "BEGIN;",
             oneLine(insertMessages) + ";",
             oneLine(insertDeliveries) + ";",
             oneLine(ingestAudit) + ";",
             "COMMIT;",
-            oneLine(completions),
             "BEGIN;",
             // The completion's transaction has the gateway's settings (PipelineStore.complete).
             setLocal(PipelineStore.queueSettings),
-            oneLine(PipelineStore.insertAttemptsSQL.replacingOccurrences(of: "$1", with: ":completions")) + ";",
-            oneLine(PipelineStore.completeDeliveriesSQL.replacingOccurrences(of: "$1", with: ":completions")) + ";",
+            oneLine(fill(PipelineStore.insertAttemptsSQL, completions)) + ";",
+            oneLine(fill(PipelineStore.completeDeliveriesSQL, completions)) + ";",
             oneLine(completeAudit) + ";",
             "COMMIT;",
         ].joined(separator: "\n") + "\n"
+    }
+
+    /// `statement` with its parameters `$1`, `$2`, … replaced by `values` in order (from the
+    /// last, so that `$1` does not match the start of `$10`).
+    static func fill(_ statement: String, _ values: [String]) -> String {
+        var filled = statement
+        for (index, value) in values.enumerated().reversed() {
+            filled = filled.replacingOccurrences(of: "$\(index + 1)", with: value)
+        }
+        return filled
     }
 
     /// The gateway's audit append (`AuditBatch.appendSQL`), one entry per row of `from`
@@ -79,13 +86,8 @@ enum BenchReference {
         let arrays = ["ats": "now()", "actors": "'pgbench'::text", "kinds": "k", "messages": message, "agencies": agency,
                       "subjects": "NULL::text", "details": details]
         let names = ["ats", "actors", "kinds", "messages", "agencies", "subjects", "details"]
-        var statement = AuditBatch.appendSQL
-        // From $7 down, so that $1 does not match the start of a two-digit parameter.
-        for (index, name) in names.enumerated().reversed() {
-            statement = statement.replacingOccurrences(of: "$\(index + 1)", with: "a.\(name)")
-        }
         let columns = names.map { "array_agg(\(arrays[$0]!)) AS \($0)" }.joined(separator: ", ")
-        return statement + " FROM (SELECT \(columns) FROM \(from)) a"
+        return fill(AuditBatch.appendSQL, names.map { "a.\($0)" }) + " FROM (SELECT \(columns) FROM \(from)) a"
     }
 
     /// Time-ordered ids as the gateway makes them (`UUID.timeOrdered`, version 7), so the
