@@ -242,8 +242,9 @@ extension PipelineStore {
     /// runs with ``queueSettings``: as a prepared statement planned on a nearly empty table,
     /// the join alone became a scan of the whole table into a hash, for every batch.
     static let completionRows = """
-        unnest($1::uuid[], $2::int8[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::text[], $8::text[],
-               $9::timestamptz[]) AS r(id, attempt, worker, started_at, finished_at, outcome, error, state, due_at)
+        (SELECT unnest($1::uuid[]) AS id, unnest($2::int8[]) AS attempt, unnest($3::text[]) AS worker,
+                unnest($4::timestamptz[]) AS started_at, unnest($5::timestamptz[]) AS finished_at, unnest($6::text[]) AS outcome,
+                unnest($7::text[]) AS error, unnest($8::text[]) AS state, unnest($9::timestamptz[]) AS due_at) AS r
         """
     public static let insertAttemptsSQL = """
         INSERT INTO delivery_attempt (delivery_id, attempt, worker, started_at, finished_at, outcome, error)
