@@ -88,6 +88,11 @@ struct PipelineStoreTests {
                 try await connection.withTransaction(settings: PipelineStore.queueSettings) { connection async throws in
                     try await connection.query("EXECUTE claim (now(), NULL, 100, 'w', now() + interval '5 minutes')")
                     try await connection.query("EXECUTE complete ('{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}')")
+                    // Each completion row finds its delivery by key: not every delivery joined
+                    // to every row of the batch.
+                    let plan = try await connection.query("EXPLAIN EXECUTE complete ('{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}')")
+                        .map { try $0.decode(String.self, at: 0) }.joined(separator: "\n")
+                    #expect(plan.contains("Index Cond: (id = r.id)") && !plan.contains("Join Filter"), "\(plan)")
                 }
                 try await connection.query(PostgresQuery(unsafeSQL: append, bindings: { var b = PostgresBindings(); b.append(UUID()); return b }()))
 

@@ -238,9 +238,11 @@ extension PipelineStore {
     /// The statements of a completion batch, which read the same rows (``CompletionRow``). The
     /// benchmark's pgbench reference runs these same texts (see `weiche bench`).
     ///
-    /// The update names its rows by primary key (`d.id = ANY ($1)`) besides joining them, and
-    /// runs with ``queueSettings``: as a prepared statement planned on a nearly empty table,
-    /// the join alone became a scan of the whole table into a hash, for every batch.
+    /// The update runs with ``queueSettings``: as a prepared statement planned on a nearly empty
+    /// table, its join became a scan of the whole table into a hash, for every batch. Under
+    /// those settings it looks each row's delivery up by primary key. (It also named its rows
+    /// with `d.id = ANY ($1)`: PostgreSQL then looked them up by that list and joined each to
+    /// every completion row, a hundred times a hundred rows per batch.)
     static let completionRows = """
         (SELECT unnest($1::uuid[]) AS id, unnest($2::int8[]) AS attempt, unnest($3::text[]) AS worker,
                 unnest($4::timestamptz[]) AS started_at, unnest($5::timestamptz[]) AS finished_at, unnest($6::text[]) AS outcome,
@@ -256,8 +258,7 @@ extension PipelineStore {
             finished_at = CASE WHEN r.state = 'pending' THEN d.finished_at ELSE r.finished_at END,
             lease_owner = NULL, lease_expires_at = NULL, last_error = r.error
         FROM \(completionRows)
-        WHERE d.id = ANY ($1::uuid[])
-          AND d.id = r.id AND d.state = 'delivering' AND d.lease_owner = r.worker AND d.attempts = r.attempt
+        WHERE d.id = r.id AND d.state = 'delivering' AND d.lease_owner = r.worker AND d.attempts = r.attempt
         RETURNING d.id
         """
 }
