@@ -12,6 +12,7 @@ public protocol PostgresEncodable: Sendable {
 }
 
 extension FixedWidthInteger {
+    @inlinable
     func appendBigEndian(to buffer: inout [UInt8]) {
         withUnsafeBytes(of: bigEndian) { buffer.append(contentsOf: $0) }
     }
@@ -106,6 +107,9 @@ public struct PostgresArray<Element: PostgresArrayElement>: PostgresEncodable {
 
     public var postgresType: PostgresDataType { Element.arrayType }
 
+    /// Inlinable, so that it is specialised for each element type where it is used instead of
+    /// encoding every element through the protocol's witness table.
+    @inlinable
     public func encode(into buffer: inout [UInt8]) throws(PostgresError) {
         Int32(1).appendBigEndian(to: &buffer)  // dimensions
         let hasNullsAt = buffer.count

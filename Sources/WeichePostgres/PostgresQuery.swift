@@ -88,19 +88,27 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation, CustomS
 /// The parameters of a query, already in PostgreSQL's binary format.
 public struct PostgresBindings: Sendable {
     /// All parameter bytes, back to back.
-    var bytes: [UInt8] = []
+    @usableFromInline var bytes: [UInt8] = []
     /// Per parameter: where its bytes start in `bytes` and how many there are; `nil` for NULL.
-    var slices: [(start: Int, count: Int32)?] = []
-    var types: [UInt32] = []
+    @usableFromInline var slices: [(start: Int, count: Int32)?] = []
+    @usableFromInline var types: [UInt32] = []
     /// The first encoding failure, reported when the query is sent.
-    var encodingError: PostgresError?
+    @usableFromInline var encodingError: PostgresError?
 
     public init() {}
+
+    /// Room for `bytes` bytes of parameters, so that large ones (a batch's documents) are not
+    /// copied each time the buffer grows.
+    public init(reservingCapacity bytes: Int) {
+        self.bytes.reserveCapacity(bytes)
+    }
 
     /// The number of parameters.
     public var count: Int { types.count }
 
-    /// Appends a parameter.
+    /// Appends a parameter. Inlinable, so that each value type's encoding is specialised where
+    /// it is bound (arrays of thousands of elements per batch).
+    @inlinable
     public mutating func append<Value: PostgresEncodable>(_ value: Value) {
         let start = bytes.count
         do {

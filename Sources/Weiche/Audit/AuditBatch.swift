@@ -44,7 +44,7 @@ public struct AuditBatch: Sendable {
     public func append(on connection: PostgresConnection) async throws {
         guard !events.isEmpty else { return }
         let columns = self.columns
-        var bindings = PostgresBindings()
+        var bindings = PostgresBindings(reservingCapacity: 1_024 + events.count * 250)
         bindings.append(columns.ats)
         bindings.append(columns.actors)
         bindings.append(columns.kinds)

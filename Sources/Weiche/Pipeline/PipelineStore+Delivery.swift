@@ -222,7 +222,7 @@ extension PipelineStore {
 
     /// `$1` to `$9`: one array per column of ``completionRows``.
     static func bindings(_ rows: [CompletionRow]) -> PostgresBindings {
-        var bindings = PostgresBindings()
+        var bindings = PostgresBindings(reservingCapacity: 1_024 + rows.count * 200)
         bindings.append(PostgresArray(rows.map(\.id)))
         bindings.append(PostgresArray(rows.map(\.attempt)))
         bindings.append(PostgresArray(rows.map(\.worker)))
