@@ -13,7 +13,8 @@ extension Migration {
     ///   number's part (`audit_canonical_head`) followed by the rest (`audit_canonical_body`),
     ///   which are its former expression split in two: logs written before and after verify alike.
     /// - `audit_append(jsonb)` stays, for scripts and the auditors' `audit_record_query`: it
-    ///   reads the document into the arrays and calls the new function.
+    ///   reads the document into the arrays and calls the new function. `audit_entries(jsonb)`,
+    ///   which only the old function used, is dropped.
     /// - **Both appends run with a fixed `search_path`.** Migration 4 set one; migrations 7 and
     ///   9 replaced the function and with it that setting, so the function, which runs with
     ///   its owner's rights, resolved table names through the caller's search path. Both now
