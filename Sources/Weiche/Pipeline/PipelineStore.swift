@@ -261,11 +261,3 @@ public struct PipelineStore: Sendable {
                      unnest($7::text[]) AS notice) AS d
         """
 }
-
-extension PostgresBindings {
-    /// One `jsonb` parameter holding JSON written by hand (``JSONOutput``).
-    init(json: [UInt8]) {
-        self.init()
-        append(PostgresRawJSON(json))
-    }
-}
