@@ -63,6 +63,8 @@ extension Migration {
                 n integer := coalesce(cardinality(kinds), 0);
                 batch audit_entry[];
                 bodies bytea[];
+                body bytea;
+                position integer := 0;
                 head_seq bigint;
                 head_hash bytea;
                 hashes bytea[] := '{}';
@@ -97,13 +99,16 @@ extension Migration {
                 INTO bodies FROM unnest(batch) r;
 
                 SELECT h.seq, h.hash INTO head_seq, head_hash FROM audit_head h FOR UPDATE;
-                FOR i IN 1 .. n LOOP
-                    head_hash := sha256(head_hash || audit_canonical_head(head_seq + i) || bodies[i]);
-                    hashes[i] := head_hash;
+                -- In order, never by subscript: finding the i-th of variable-length elements
+                -- walks the array from its start, which made a large append quadratic.
+                FOREACH body IN ARRAY bodies LOOP
+                    position := position + 1;
+                    head_hash := sha256(head_hash || audit_canonical_head(head_seq + position) || body);
+                    hashes := hashes || head_hash;
                 END LOOP;
                 INSERT INTO audit_log (seq, at, actor, kind, message_id, agencies, subject, details, hash)
-                SELECT head_seq + r.ord, r.at, r.actor, r.kind, r.message_id, r.agencies, r.subject, r.details, hashes[r.ord]
-                FROM unnest(batch) r;
+                SELECT head_seq + r.ord, r.at, r.actor, r.kind, r.message_id, r.agencies, r.subject, r.details, h.hash
+                FROM unnest(batch) r JOIN unnest(hashes) WITH ORDINALITY AS h(hash, ord) ON h.ord = r.ord;
                 head_seq := head_seq + n;
                 UPDATE audit_head SET seq = head_seq, hash = head_hash;
                 RETURN head_seq;
