@@ -22,7 +22,6 @@ struct AuditLogTests {
     static let kinds = AuditEventKind.allCases
     static let agencies = ["massarbeit", "jugendamt", "auslaenderbehoerde", "gesundheitsamt", "psychosoziale-beratung"]
 
-    /// Appends `count` varied events in transactions of `batch`.
     /// Appends `events` in one transaction: through the gateway's `AuditBatch` (the typed
     /// arrays of migration 14), or as one JSON document through `audit_append(jsonb)`, which
     /// every schema since migration 4 has.
@@ -38,6 +37,7 @@ struct AuditLogTests {
         }
     }
 
+    /// Appends `count` varied events in transactions of `batch`.
     static func appendEvents(
         _ count: Int, batch: Int = 500, actor: String = "test", to pool: PostgresConnectionPool, seed: UInt64 = 1, asDocument: Bool = false
     ) async throws {
