@@ -128,7 +128,7 @@ extension PipelineStore {
             for order in orders {
                 let id = UUID.timeOrdered(at: now)
                 let terms = order.terms
-                let categories = terms.map { PostgresArray($0.categories.sorted().map(\.rawValue)) }
+                let categories = terms.map { PostgresArray($0.categoryNames) }
                 let inserted = try await connection.query("""
                     INSERT INTO delivery (id, message_id, recipient, state, due_at, categories, legal_basis, purpose, notice, created_at,
                                           kind, receipt_from, receipt, replay_of, replayed_by, replay_reason)

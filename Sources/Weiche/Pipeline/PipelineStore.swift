@@ -213,7 +213,7 @@ public struct PipelineStore: Sendable {
             bindings.append(PostgresArray(rows.map(\.id)))
             bindings.append(PostgresArray(rows.map(\.messageId)))
             bindings.append(PostgresArray(rows.map(\.recipient.rawValue)))
-            bindings.append(PostgresArray(rows.map { $0.terms.categories.sorted().map(\.rawValue).joined(separator: ",") }))
+            bindings.append(PostgresArray(rows.map { $0.terms.categoryNames.joined(separator: ",") }))
             bindings.append(PostgresArray(rows.map(\.terms.legalBasis)))
             bindings.append(PostgresArray(rows.map(\.terms.purpose)))
             bindings.append(PostgresArray(rows.map(\.terms.notice)))

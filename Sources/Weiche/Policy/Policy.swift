@@ -53,6 +53,9 @@ public struct Policy: Sendable {
         public init(_ route: GatewayConfiguration.Route) {
             self.init(categories: route.categories, legalBasis: route.legalBasis, purpose: route.purpose, notice: route.notice)
         }
+
+        /// The categories as a delivery stores them: their names, in the categories' order.
+        public var categoryNames: [String] { categories.sorted().map(\.rawValue) }
     }
 
     /// What `recipient` receives of `referral` under `terms`: only the fields of the allowed
