@@ -63,6 +63,18 @@ struct AuditLogTests {
         try await AuditLog(pool: pool).query(AuditLog.Filter(), limit: 1_000_000)
     }
 
+    @Test func detailsAreKeptByNameWithoutEmptyValuesAsADictionaryWouldHoldThem() throws {
+        let details: AuditDetails = ["reason": "late", "attempt": "2", "error": ""]
+        #expect(details.members.map(\.name) == ["attempt", "reason"])
+        #expect(details["reason"] == "late")
+        #expect(details["error"] == nil)
+        #expect(AuditDetails(["b": "2", "a": "1", "c": ""]) == ["a": "1", "b": "2"])
+        #expect(AuditDetails(["only": ""]).isEmpty)
+        let coded = try JSONDecoder().decode([String: String].self, from: JSONEncoder().encode(details))
+        #expect(coded == ["attempt": "2", "reason": "late"])
+        #expect(try JSONDecoder().decode(AuditDetails.self, from: Data(#"{"z": "1", "a": ""}"#.utf8)) == ["z": "1"])
+    }
+
     @Test func appendsChainFromGenesisAndTheSwiftVerifierAgreesWithPostgres() async throws {
         try await TestPostgres.withSchema(migrated: true) { pool async throws in
             try await Self.appendEvents(250, batch: 60, to: pool)

@@ -35,7 +35,7 @@ extension PipelineStore {
                 """)
             guard inserted.affectedRows == 1 else { return .duplicate(messageID: messageID) }
             let details = receipt.outcome.entries.merging(["to": sender.rawValue]) { first, _ in first }
-            audit.add(AuditEvent(.receipt, at: now, actor: actor, message: messageID, agency: receipt.from, details: details))
+            audit.add(AuditEvent(.receipt, at: now, actor: actor, message: messageID, agency: receipt.from, details: AuditDetails(details)))
             return .recorded(messageID: messageID)
         }
     }
