@@ -248,8 +248,9 @@ public struct Gateway: Sendable {
                 }
             }
         }
-        let results = zip(claims, outcomes).map { (claim: $0, outcome: $1 ?? .retryableFailure("the attempt did not finish")) }
-        let completions = try await store.complete(results, retry: { configuration.retryPolicy(for: $0) })
+        let completions = try await store.complete(
+            claims, outcomes: outcomes.map { $0 ?? .retryableFailure("the attempt did not finish") },
+            retry: { configuration.retryPolicy(for: $0) })
         for completion in completions {
             switch completion {
             case .delivered: report.delivered += 1

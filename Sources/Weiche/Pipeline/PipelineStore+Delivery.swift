@@ -144,48 +144,58 @@ extension PipelineStore {
     public func complete(
         _ results: [(claim: Claim, outcome: DeliveryOutcome)], retry policy: (AgencyID) -> GatewayConfiguration.RetryPolicy
     ) async throws -> [Completion] {
-        guard !results.isEmpty else { return [] }
+        try await complete(results.map(\.claim), outcomes: results.map(\.outcome), retry: policy)
+    }
+
+    /// The same for `claims` and their `outcomes`, one each, in the same order. Reads the claims
+    /// in place: a claim holds its referral, and each copy of it retained every one of the
+    /// referral's texts (Docs/Performance.md).
+    public func complete(
+        _ claims: [Claim], outcomes: [DeliveryOutcome], retry policy: (AgencyID) -> GatewayConfiguration.RetryPolicy
+    ) async throws -> [Completion] {
+        precondition(claims.count == outcomes.count, "one outcome per claim")
+        guard !claims.isEmpty else { return [] }
         let now = clock.now()
         var generator = SystemRandomNumberGenerator()
         var rows: [CompletionRow] = []
-        var completions: [Completion] = []
-        for (claim, outcome) in results {
-            let backoff = Backoff(policy: policy(claim.recipient))
-            let completion: Completion = switch outcome {
+        rows.reserveCapacity(claims.count)
+        for index in claims.indices {
+            let attempt = claims[index].attempt
+            let backoff = Backoff(policy: policy(claims[index].recipient))
+            let completion: Completion = switch outcomes[index] {
             case .delivered: .delivered
-            case .retryableFailure where backoff.allowsAnotherAttempt(after: claim.attempt):
-                .retryAt(now.addingTimeInterval(backoff.delay(afterAttempt: claim.attempt, using: &generator).seconds))
+            case .retryableFailure where backoff.allowsAnotherAttempt(after: attempt):
+                .retryAt(now.addingTimeInterval(backoff.delay(afterAttempt: attempt, using: &generator).seconds))
             case .retryableFailure, .permanentFailure: .failed
             }
-            completions.append(completion)
-            rows.append(CompletionRow(claim: claim, outcome: outcome, completion: completion, now: now))
+            rows.append(CompletionRow(claim: claims[index], outcome: outcomes[index], completion: completion, now: now))
         }
         let finished = try await pool.withAuditedTransaction(settings: Self.queueSettings) { connection, audit in
             try await connection.query(PostgresQuery(unsafeSQL: Self.insertAttemptsSQL, bindings: Self.bindings(rows)))
             let updated = try await connection.query(PostgresQuery(unsafeSQL: Self.completeDeliveriesSQL, bindings: Self.bindings(rows)))
                 .map { try $0.decode(UUID.self, at: 0) }
             let moved = Set(updated)
-            for (row, (claim, _)) in zip(rows, results) {
+            for row in rows {
                 // A successful attempt is recorded by its `delivered` entry alone, which names it;
                 // every other attempt has an `attempted` entry of its own (Decision 0008).
-                if row.state == "delivered" && moved.contains(claim.deliveryID) {
-                    audit.add(AuditEvent(.delivered, at: now, actor: claim.worker, message: claim.messageID, agency: claim.recipient,
-                                         details: ["attempts": String(claim.attempt)]))
+                if row.state == "delivered" && moved.contains(row.id) {
+                    audit.add(AuditEvent(.delivered, at: now, actor: row.worker, message: row.messageID, agency: row.recipient,
+                                         details: ["attempts": String(row.attempt)]))
                     continue
                 }
-                audit.add(AuditEvent(.attempted, at: now, actor: claim.worker, message: claim.messageID, agency: claim.recipient,
-                                     details: ["attempt": String(claim.attempt), "outcome": row.outcome, "error": row.error ?? ""]))
-                guard moved.contains(claim.deliveryID) else { continue }
+                audit.add(AuditEvent(.attempted, at: now, actor: row.worker, message: row.messageID, agency: row.recipient,
+                                     details: ["attempt": String(row.attempt), "outcome": row.outcome, "error": row.error ?? ""]))
+                guard moved.contains(row.id) else { continue }
                 switch row.state {
                 case "failed":
-                    audit.add(AuditEvent(.failed, at: now, actor: claim.worker, message: claim.messageID, agency: claim.recipient,
-                                         details: ["attempts": String(claim.attempt), "error": row.error ?? ""]))
+                    audit.add(AuditEvent(.failed, at: now, actor: row.worker, message: row.messageID, agency: row.recipient,
+                                         details: ["attempts": String(row.attempt), "error": row.error ?? ""]))
                 default: break
                 }
             }
             return moved
         }
-        return zip(results, completions).map { finished.contains($0.0.claim.deliveryID) ? $0.1 : .leaseLost }
+        return rows.map { finished.contains($0.id) ? $0.completion : .leaseLost }
     }
 
     /// One completed attempt, as the batch statements read it (a column each, ``bindings(_:)``).
@@ -200,9 +210,16 @@ extension PipelineStore {
         /// The delivery's next state, and when it is due again for a retry.
         var state: String
         var dueAt: Date?
+        /// For the audit entries, not the statements.
+        var messageID: UUID
+        var recipient: AgencyID
+        var completion: Completion
 
         init(claim: Claim, outcome: DeliveryOutcome, completion: Completion, now: Date) {
             id = claim.deliveryID
+            messageID = claim.messageID
+            recipient = claim.recipient
+            self.completion = completion
             attempt = claim.attempt
             worker = claim.worker
             startedAt = claim.claimedAt
