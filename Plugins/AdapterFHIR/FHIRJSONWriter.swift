@@ -114,18 +114,29 @@ struct FHIRJSONWriter {
             lastNames[lastNames.count - 1] = text
         #endif
         separate()
+        // A copy per piece: appending byte by byte checked the array's uniqueness and capacity
+        // each time (Docs/Performance.md).
         bytes.append(UInt8(ascii: "\""))
         name.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
-        bytes.append(UInt8(ascii: " "))
+        Self.keyEnd.withUnsafeBufferPointer { bytes.append(contentsOf: $0) }
     }
+
+    /// What follows a member's name.
+    private static let keyEnd: [UInt8] = Array("\": ".utf8)
 
     /// A comma after the previous member or element, then a new line at the current indent.
     private mutating func separate() {
-        if hasContent { bytes.append(UInt8(ascii: ",")) }
+        let wasEmpty = !hasContent
         hasContent = true
-        newline()
+        if indent < Self.newlineAndSpaces.count - 1 {
+            // ",\n" and the indent in one copy, or from the line break on.
+            Self.commaNewlineAndSpaces.withUnsafeBufferPointer {
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[(wasEmpty ? 1 : 0)...(indent + 1)]))
+            }
+        } else {
+            if !wasEmpty { bytes.append(UInt8(ascii: ",")) }
+            newline()
+        }
     }
 
     private mutating func newline() {
@@ -139,6 +150,8 @@ struct FHIRJSONWriter {
 
     /// A line break and the spaces of every indent a Bundle reaches, copied from at once.
     private static let newlineAndSpaces: [UInt8] = [UInt8(ascii: "\n")] + [UInt8](repeating: UInt8(ascii: " "), count: 40)
+    /// The same after a comma.
+    private static let commaNewlineAndSpaces: [UInt8] = [UInt8(ascii: ",")] + newlineAndSpaces
 
     private mutating func open(_ bracket: UInt8) {
         bytes.append(bracket)
