@@ -11,17 +11,23 @@ extension MassArbeitAdapter {
             problems.append(Rejection(position: position, field: field, reason: reason))
         }
 
-        static let referralKeys: Set<String> = [
+        /// A referral's members. Searched in order rather than hashed: they are short texts,
+        /// compared in a word or two, and hashing every member name of every referral, with
+        /// the field values kept in a dictionary by name, was a sixth of reading a referral
+        /// (Docs/Performance.md).
+        static let referralKeys: [String] = [
             "schema", "messageId", "weicheMessageId", "from", "createdAt", "type", "to", "caseNumber", "caseworker",
             "legalBasis", "purpose", "consentRef", "inReplyTo", "notice", "person", "details",
         ]
 
-        /// The members of `caseworker` and `person`, and the fields they are read into.
-        static let caseworkerFields = fields(["id", "name", "phone"], prefix: "caseworker")
-        static let personFields = fields(["familyName", "givenName", "birthDate", "nationality", "address", "phone"], prefix: "person")
+        /// The members of `caseworker` and `person`, with the positions of the fields they are
+        /// read into among the catalogue's subject fields (the first of every type's fields).
+        static let caseworkerMembers = members(["id", "name", "phone"], prefix: "caseworker")
+        static let personMembers = members(["familyName", "givenName", "birthDate", "nationality", "address", "phone"], prefix: "person")
+        static let caseNumberPosition = ReferralCatalogue.subjectFields.firstIndex { $0.name == "caseNumber" }!
 
-        static func fields(_ members: [String], prefix: String) -> [String: String] {
-            Dictionary(uniqueKeysWithValues: members.map { ($0, "\(prefix).\($0)") })
+        static func members(_ names: [String], prefix: String) -> [(name: String, position: Int)] {
+            names.map { name in (name, ReferralCatalogue.subjectFields.firstIndex { $0.name == "\(prefix).\(name)" }!) }
         }
 
         mutating func referral(_ object: JSONObject, from agency: AgencyID) -> Referral? {
@@ -43,23 +49,25 @@ extension MassArbeitAdapter {
             let inReplyTo = string(object, "inReplyTo", required: false)
             let notice = string(object, "notice", required: false)
             let weicheID = string(object, "weicheMessageId", required: false).flatMap(UUID.init(parsing:))
-            // Sized for every field a type has, so that it never grows while it is filled.
-            var values = [String: FieldValue](minimumCapacity: 32)
-            if let caseNumber = string(object, "caseNumber", required: false) { values["caseNumber"] = .text(caseNumber) }
-            nested(object["caseworker"], prefix: "caseworker", fields: Self.caseworkerFields, into: &values)
+            // The values by their field's position in the type's fields: the subject's first,
+            // the same for every type, then the details once the type is known.
+            var values = [FieldValue?](repeating: nil, count: ReferralCatalogue.subjectFields.count)
+            if let caseNumber = string(object, "caseNumber", required: false) { values[Self.caseNumberPosition] = .text(caseNumber) }
+            nested(object["caseworker"], prefix: "caseworker", members: Self.caseworkerMembers, into: &values)
             if object["person"] == nil { problem("person", "is missing") }
-            nested(object["person"], prefix: "person", fields: Self.personFields, into: &values)
+            nested(object["person"], prefix: "person", members: Self.personMembers, into: &values)
             guard let messageID, let createdAt, let type, let recipients, let legalBasis, let purpose,
                 let spec = ReferralCatalogue.spec(for: type)
             else { return nil }
+            values.append(contentsOf: repeatElement(nil, count: spec.fields.count - values.count))
             details(object["details"], spec: spec, into: &values)
             // Fields in catalogue order, each with its catalogue category.
             var fields: [ReferralField] = []
-            for known in spec.fields {
-                guard let raw = values.removeValue(forKey: known.name) else { continue }
+            fields.reserveCapacity(spec.fields.count)
+            for (position, known) in spec.fields.enumerated() {
+                guard let raw = values[position] else { continue }
                 fields.append(ReferralField(known.name, known.category, convert(raw, to: known.kind)))
             }
-            for name in values.keys.sorted() { problem(name, "not a field of \(type)") }
             return Referral(
                 id: weicheID, senderMessageID: messageID, type: type, sender: agency, recipients: recipients, createdAt: createdAt,
                 legalBasis: legalBasis, purpose: purpose, consentReference: consent, inReplyTo: inReplyTo, notice: notice, fields: fields)
@@ -127,8 +135,8 @@ extension MassArbeitAdapter {
             return result
         }
 
-        /// Copies an object's scalar members into `values` as the fields `fields` names for them.
-        mutating func nested(_ value: JSONValue?, prefix: String, fields: [String: String], into values: inout [String: FieldValue]) {
+        /// Copies an object's scalar members into `values`, at the positions `members` gives them.
+        mutating func nested(_ value: JSONValue?, prefix: String, members: [(name: String, position: Int)], into values: inout [FieldValue?]) {
             guard let value else { return }
             guard case .object(let object) = value else {
                 problem(prefix, "must be an object, not \(value.typeName)")
@@ -136,14 +144,14 @@ extension MassArbeitAdapter {
             }
             var found: [(field: String, reason: String)] = []
             for (key, member) in object {
-                guard let field = fields[key] else {
+                guard let position = members.first(where: { $0.name == key })?.position else {
                     found.append(("\(prefix).\(key)", "unknown field"))
                     continue
                 }
                 switch member {
-                case .string(let text): values[field] = .text(text)
+                case .string(let text): values[position] = .text(text)
                 case .null: break
-                default: found.append((field, "must be a string, not \(member.typeName)"))
+                default: found.append((ReferralCatalogue.subjectFields[position].name, "must be a string, not \(member.typeName)"))
                 }
             }
             report(found)
@@ -155,7 +163,7 @@ extension MassArbeitAdapter {
         }
 
         /// Reads `details` by the type's catalogue entries.
-        mutating func details(_ value: JSONValue?, spec: ReferralCatalogue.TypeSpec, into values: inout [String: FieldValue]) {
+        mutating func details(_ value: JSONValue?, spec: ReferralCatalogue.TypeSpec, into values: inout [FieldValue?]) {
             guard let value else { return }
             guard case .object(let object) = value else {
                 problem("details", "must be an object, not \(value.typeName)")
@@ -164,15 +172,17 @@ extension MassArbeitAdapter {
             var found: [(field: String, reason: String)] = []
             defer { report(found) }
             members: for (key, member) in object {
-                guard let field = spec.detailsByMember[key] else {
+                guard let position = spec.positionsByMember[key] else {
                     found.append(("details.\(key)", "not a field of \(spec.type)"))
                     continue
                 }
+                let field = spec.fields[position]
                 let name = field.name
                 switch (field.kind, member) {
-                case (.text, .string(let text)), (.choice, .string(let text)), (.day, .string(let text)): values[name] = .text(text)
-                case (.integer, .number(let number)) where number == number.rounded() && abs(number) < 1e15: values[name] = .integer(Int(number))
-                case (.boolean, .bool(let flag)): values[name] = .boolean(flag)
+                case (.text, .string(let text)), (.choice, .string(let text)), (.day, .string(let text)): values[position] = .text(text)
+                case (.integer, .number(let number)) where number == number.rounded() && abs(number) < 1e15:
+                    values[position] = .integer(Int(number))
+                case (.boolean, .bool(let flag)): values[position] = .boolean(flag)
                 case (.integerList, .array(let elements)):
                     var numbers: [FieldValue] = []
                     for element in elements {
@@ -182,7 +192,7 @@ extension MassArbeitAdapter {
                         }
                         numbers.append(.integer(Int(number)))
                     }
-                    values[name] = .list(numbers)
+                    values[position] = .list(numbers)
                 case (_, .null): break
                 default: found.append((name, "must be \(Self.describe(field.kind)), not \(member.typeName)"))
                 }

@@ -55,6 +55,8 @@ public enum ReferralCatalogue {
         /// The details by the name of their member in a `details` object: `reason` for
         /// `details.reason`. Readers look up every member they read.
         public let detailsByMember: [String: Field]
+        /// The same members' positions in ``fields``, for readers that collect values by position.
+        public let positionsByMember: [String: Int]
 
         public init(type: ReferralType, answers: ReferralType?, details: [Field]) {
             self.type = type
@@ -62,10 +64,14 @@ public enum ReferralCatalogue {
             self.details = details
             self.fields = ReferralCatalogue.subjectFields + details
             var detailsByMember: [String: Field] = [:]
-            for field in details where field.name.hasPrefix("details.") {
-                detailsByMember[String(field.name.dropFirst("details.".count))] = field
+            var positionsByMember: [String: Int] = [:]
+            for (position, field) in fields.enumerated() where field.name.hasPrefix("details.") {
+                let member = String(field.name.dropFirst("details.".count))
+                detailsByMember[member] = field
+                positionsByMember[member] = position
             }
             self.detailsByMember = detailsByMember
+            self.positionsByMember = positionsByMember
         }
     }
 
