@@ -101,11 +101,26 @@ extension Date: PostgresEncodable {
 /// A one-dimensional array parameter, for example `WHERE id = ANY(\(PostgresArray(ids)))`.
 /// Its elements may be NULL: `PostgresArray(subjects)` with `subjects: [String?]`.
 public struct PostgresArray<Element: PostgresArrayElement>: PostgresEncodable {
-    public var elements: [Element?]
-    /// Each element wrapped in turn: letting Swift convert `[Element]` to `[Element?]` casts
-    /// every element dynamically, which was 1 % of the gateway's CPU (Docs/Performance.md).
-    public init(_ elements: [Element]) { self.elements = elements.map(Optional.some) }
-    public init(_ elements: [Element?]) { self.elements = elements }
+    /// The elements as they were given: converting `[Element]` to `[Element?]` copied each
+    /// array and, when Swift did it implicitly, cast every element dynamically, 1 % of the
+    /// gateway's CPU (Docs/Performance.md).
+    @usableFromInline enum Storage: Sendable {
+        case values([Element])
+        case optionals([Element?])
+    }
+
+    @usableFromInline var storage: Storage
+
+    public init(_ elements: [Element]) { storage = .values(elements) }
+    public init(_ elements: [Element?]) { storage = .optionals(elements) }
+
+    /// The elements, `nil` for NULL.
+    public var elements: [Element?] {
+        switch storage {
+        case .values(let values): values.map(Optional.some)
+        case .optionals(let optionals): optionals
+        }
+    }
 
     public var postgresType: PostgresDataType { Element.arrayType }
 
@@ -117,24 +132,36 @@ public struct PostgresArray<Element: PostgresArrayElement>: PostgresEncodable {
         let hasNullsAt = buffer.count
         Int32(0).appendBigEndian(to: &buffer)  // whether there are NULL elements, set below
         Element.elementType.rawValue.appendBigEndian(to: &buffer)
-        Int32(elements.count).appendBigEndian(to: &buffer)
-        Int32(1).appendBigEndian(to: &buffer)  // lower bound
-        // Each element written in place after room for its length, which is filled in after.
-        for element in elements {
-            guard let value = element else {
-                Int32(-1).appendBigEndian(to: &buffer)  // NULL: a length of -1 and no bytes
-                buffer[hasNullsAt + 3] = 1
-                continue
+        switch storage {
+        case .values(let values):
+            Int32(values.count).appendBigEndian(to: &buffer)
+            Int32(1).appendBigEndian(to: &buffer)  // lower bound
+            for value in values { try Self.append(value, to: &buffer) }
+        case .optionals(let optionals):
+            Int32(optionals.count).appendBigEndian(to: &buffer)
+            Int32(1).appendBigEndian(to: &buffer)  // lower bound
+            for element in optionals {
+                guard let value = element else {
+                    Int32(-1).appendBigEndian(to: &buffer)  // NULL: a length of -1 and no bytes
+                    buffer[hasNullsAt + 3] = 1
+                    continue
+                }
+                try Self.append(value, to: &buffer)
             }
-            let lengthAt = buffer.count
-            buffer.append(contentsOf: [0, 0, 0, 0])
-            try value.encode(into: &buffer)
-            guard let length = Int32(exactly: buffer.count - lengthAt - 4) else {
-                throw PostgresError(code: .encoding, message: "an array element of \(buffer.count - lengthAt - 4) bytes is too large for a parameter")
-            }
-            buffer.withUnsafeMutableBytes { bytes in
-                bytes.storeBytes(of: length.bigEndian, toByteOffset: lengthAt, as: Int32.self)
-            }
+        }
+    }
+
+    /// One element, written in place after room for its length, which is filled in after.
+    @inlinable
+    static func append(_ value: Element, to buffer: inout [UInt8]) throws(PostgresError) {
+        let lengthAt = buffer.count
+        Int32(0).appendBigEndian(to: &buffer)
+        try value.encode(into: &buffer)
+        guard let length = Int32(exactly: buffer.count - lengthAt - 4) else {
+            throw PostgresError(code: .encoding, message: "an array element of \(buffer.count - lengthAt - 4) bytes is too large for a parameter")
+        }
+        buffer.withUnsafeMutableBytes { bytes in
+            bytes.storeBytes(of: length.bigEndian, toByteOffset: lengthAt, as: Int32.self)
         }
     }
 }
