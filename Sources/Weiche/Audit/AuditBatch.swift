@@ -113,27 +113,37 @@ public struct AuditBatch: Sendable {
     /// The events as `audit_append` reads them: a column per field.
     var columns: (
         ats: PostgresArray<Date>, actors: PostgresArray<String>, kinds: PostgresArray<String>, messages: PostgresArray<UUID>,
-        agencies: PostgresArray<String>, subjects: PostgresArray<String>, details: PostgresArray<PostgresJSONBDocument>
+        agencies: PostgresArray<String>, subjects: PostgresArray<String>, details: PostgresArray<AuditDetails>
     ) {
         (
             PostgresArray(events.map(\.at)), PostgresArray(events.map(\.actor)), PostgresArray(events.map(\.kind)),
             PostgresArray(events.map(\.message)), PostgresArray(events.map(\.agency)), PostgresArray(events.map(\.subject)),
-            PostgresArray(events.map { PostgresJSONBDocument(Self.json(of: $0.details)) })
+            PostgresArray(events.map(\.details))
         )
     }
+}
 
-    /// Details as a JSON object, members in the order of their names.
-    static func json(of details: AuditDetails) -> [UInt8] {
-        var output = JSONOutput(capacity: 96)
-        output.byte("{")
-        for (position, member) in details.members.enumerated() {
-            if position > 0 { output.byte(",") }
-            output.string(member.name)
-            output.byte(":")
-            output.string(member.value)
+/// Sent as `jsonb`, written straight into the parameter's bytes: no document per entry.
+extension AuditDetails: PostgresArrayElement {
+    public static var elementType: PostgresDataType { .jsonb }
+    public static var arrayType: PostgresDataType { .jsonbArray }
+    public var postgresType: PostgresDataType { .jsonb }
+
+    public func encode(into buffer: inout [UInt8]) {
+        buffer.append(1)  // the version of jsonb's binary format: the JSON text follows
+        writeJSON(into: &buffer)
+    }
+
+    /// The details as a JSON object, members in the order of their names.
+    func writeJSON(into bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "{"))
+        for (position, member) in members.enumerated() {
+            if position > 0 { bytes.append(UInt8(ascii: ",")) }
+            JSONOutput.appendString(member.name, to: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            JSONOutput.appendString(member.value, to: &bytes)
         }
-        output.byte("}")
-        return output.bytes
+        bytes.append(UInt8(ascii: "}"))
     }
 }
 
