@@ -181,7 +181,6 @@ public struct Gateway: Sendable {
         let (outcomes, claims) = try await store.ingest(
             batch, actor: "ingest/\(worker)", claimingFor: claiming ? PipelineStore.IngestClaim(worker: worker, lease: lease) : nil)
         for ((referral, decisions), (index, outcome)) in zip(batch, zip(owners, outcomes)) {
-            let position = "message \(referral.senderMessageID)"
             switch outcome {
             case .stored(let id, _):
                 results[index].messages.append(.init(senderMessageID: referral.senderMessageID, messageID: id, duplicate: false))
@@ -190,11 +189,12 @@ public struct Gateway: Sendable {
                 results[index].messages.append(.init(senderMessageID: referral.senderMessageID, messageID: id, duplicate: true))
                 report.duplicates += 1
             case .conflict:
-                results[index].rejections.append(Rejection(position: position, reason: "this message id was used before for different content"))
+                results[index].rejections.append(Rejection(
+                    position: "message \(referral.senderMessageID)", reason: "this message id was used before for different content"))
                 continue
             }
             for case .refused(let refusal) in decisions {
-                results[index].rejections.append(Rejection(position: position, reason: "refused: \(refusal.reason)"))
+                results[index].rejections.append(Rejection(position: "message \(referral.senderMessageID)", reason: "refused: \(refusal.reason)"))
             }
         }
         report.rejections += results.map(\.rejections.count).reduce(0, +)
