@@ -2,13 +2,22 @@ import CCrypto
 
 /// SHA-256 through OpenSSL's libcrypto.
 public enum SHA256 {
+    /// OpenSSL's SHA-256, fetched once. Given `EVP_sha256()`, OpenSSL 3 looks the
+    /// implementation up again for every digest, under a lock shared by all threads.
+    nonisolated(unsafe) private static let algorithm: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil)
+
+    private static var fetched: OpaquePointer {
+        guard let algorithm else { preconditionFailure("OpenSSL has no SHA-256") }
+        return algorithm
+    }
+
     /// The digest of `bytes`.
     public static func hash<Bytes: Sequence>(_ bytes: Bytes) -> [UInt8] where Bytes.Element == UInt8 {
         let input = Array(bytes)
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         let succeeded = input.withUnsafeBytes { source in
-            EVP_Digest(source.baseAddress, source.count, &digest, &length, EVP_sha256(), nil)
+            EVP_Digest(source.baseAddress, source.count, &digest, &length, SHA256.fetched, nil)
         }
         precondition(succeeded == 1 && length == 32, "OpenSSL's SHA-256 failed")
         return digest
@@ -20,7 +29,7 @@ public enum SHA256 {
         var length: UInt32 = 0
         guard let context = EVP_MD_CTX_new() else { preconditionFailure("OpenSSL could not allocate a digest context") }
         defer { EVP_MD_CTX_free(context) }
-        var succeeded = EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1
+        var succeeded = EVP_DigestInit_ex(context, SHA256.fetched, nil) == 1
         succeeded = succeeded && first.withUnsafeBytes { EVP_DigestUpdate(context, $0.baseAddress, $0.count) } == 1
         succeeded = succeeded && second.withUnsafeBytes { EVP_DigestUpdate(context, $0.baseAddress, $0.count) } == 1
         succeeded = succeeded && EVP_DigestFinal_ex(context, &digest, &length) == 1
@@ -39,6 +48,7 @@ extension Sequence where Element == UInt8 {
     public var hexString: String {
         let digits = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
+        text.reserveCapacity(underestimatedCount * 2)
         for byte in self {
             text.append(digits[Int(byte >> 4)])
             text.append(digits[Int(byte & 0x0f)])
