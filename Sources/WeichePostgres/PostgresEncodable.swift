@@ -50,7 +50,12 @@ extension Bool: PostgresEncodable {
 
 extension String: PostgresEncodable {
     public var postgresType: PostgresDataType { .text }
-    public func encode(into buffer: inout [UInt8]) { buffer.append(contentsOf: utf8) }
+    /// One copy of the contiguous UTF-8 bytes: `append(contentsOf: utf8)` went through the
+    /// view's iterator a byte at a time.
+    public func encode(into buffer: inout [UInt8]) {
+        var text = self
+        text.withUTF8 { buffer.append(contentsOf: $0) }
+    }
 }
 
 extension Array: PostgresEncodable where Element == UInt8 {

@@ -43,10 +43,12 @@ public enum SHA256 {
     }
 }
 
+private let lowercaseHexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
 extension Sequence where Element == UInt8 {
     /// The bytes as lowercase hexadecimal digits.
     public var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
+        let digits = lowercaseHexDigits
         var text: [UInt8] = []
         text.reserveCapacity(underestimatedCount * 2)
         for byte in self {

@@ -28,9 +28,23 @@ extension UUID {
     /// `sscanf` (a profile's largest cost in reading a MaßArbeit referral's ids), and stricter:
     /// `sscanf` also lets through a space, a sign or a short group of digits.
     public init?(parsing text: String) {
+        guard text.utf8.count == 36 else { return nil }
+        var text = text
+        guard let bytes = text.withUTF8({ UUID.parse($0) }) else { return nil }
+        let (high, low) = (bytes.0.bigEndian, bytes.1.bigEndian)
+        var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &uuid) { raw in
+            raw.storeBytes(of: high, toByteOffset: 0, as: UInt64.self)
+            raw.storeBytes(of: low, toByteOffset: 8, as: UInt64.self)
+        }
+        self.init(uuid: uuid)
+    }
+
+    /// The 32 hexadecimal digits of a 36-byte UUID text as two numbers, or nil.
+    private static func parse(_ text: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64)? {
         var bytes = (0 as UInt64, 0 as UInt64)
         var count = 0
-        for (index, byte) in text.utf8.enumerated() {
+        for (index, byte) in text.enumerated() {
             guard index < 36 else { return nil }
             if index == 8 || index == 13 || index == 18 || index == 23 {
                 guard byte == UInt8(ascii: "-") else { return nil }
@@ -46,14 +60,7 @@ extension UUID {
             if count < 16 { bytes.0 = bytes.0 << 4 | UInt64(digit) } else { bytes.1 = bytes.1 << 4 | UInt64(digit) }
             count += 1
         }
-        guard count == 32 else { return nil }
-        let (high, low) = (bytes.0.bigEndian, bytes.1.bigEndian)
-        var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &uuid) { raw in
-            raw.storeBytes(of: high, toByteOffset: 0, as: UInt64.self)
-            raw.storeBytes(of: low, toByteOffset: 8, as: UInt64.self)
-        }
-        self.init(uuid: uuid)
+        return count == 32 ? bytes : nil
     }
 
     /// `uuidString.lowercased()`, the form in which Weiche writes ids into documents and file
