@@ -180,21 +180,24 @@ public struct Gateway: Sendable {
         }
         let (outcomes, claims) = try await store.ingest(
             batch, actor: "ingest/\(worker)", claimingFor: claiming ? PipelineStore.IngestClaim(worker: worker, lease: lease) : nil)
-        for ((referral, decisions), (index, outcome)) in zip(batch, zip(owners, outcomes)) {
+        // By position, not by binding each element: that copied every referral (PipelineStore.ingest).
+        for position in batch.indices {
+            let (index, outcome) = (owners[position], outcomes[position])
+            let senderMessageID = batch[position].referral.senderMessageID
             switch outcome {
             case .stored(let id, _):
-                results[index].messages.append(.init(senderMessageID: referral.senderMessageID, messageID: id, duplicate: false))
+                results[index].messages.append(.init(senderMessageID: senderMessageID, messageID: id, duplicate: false))
                 report.referralsStored += 1
             case .duplicate(let id):
-                results[index].messages.append(.init(senderMessageID: referral.senderMessageID, messageID: id, duplicate: true))
+                results[index].messages.append(.init(senderMessageID: senderMessageID, messageID: id, duplicate: true))
                 report.duplicates += 1
             case .conflict:
                 results[index].rejections.append(Rejection(
-                    position: "message \(referral.senderMessageID)", reason: "this message id was used before for different content"))
+                    position: "message \(senderMessageID)", reason: "this message id was used before for different content"))
                 continue
             }
-            for case .refused(let refusal) in decisions {
-                results[index].rejections.append(Rejection(position: "message \(referral.senderMessageID)", reason: "refused: \(refusal.reason)"))
+            for case .refused(let refusal) in batch[position].decisions {
+                results[index].rejections.append(Rejection(position: "message \(senderMessageID)", reason: "refused: \(refusal.reason)"))
             }
         }
         report.rejections += results.map(\.rejections.count).reduce(0, +)

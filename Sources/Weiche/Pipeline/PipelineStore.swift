@@ -65,15 +65,12 @@ public struct PipelineStore: Sendable {
     ) async throws -> (outcomes: [IngestOutcome], claims: [Claim]) {
         guard !batch.isEmpty else { return ([], []) }
         let now = clock.now()
+        // The batch is read in place, by index: binding its elements in a `for` pattern copied
+        // each referral, retaining every one of its texts (Docs/Performance.md).
         var messages: [MessageRow] = []
-        for (referral, _) in batch {
-            let id = UUID.timeOrdered(at: now)
-            let forms = ReferralJSON.encodeStoredAndCanonical(referral, id: id)
-            messages.append(MessageRow(
-                id: id, sender: referral.sender.rawValue, senderMessageId: referral.senderMessageID, type: referral.type.rawValue,
-                sentAt: referral.createdAt, receivedAt: now, legalBasis: referral.legalBasis, purpose: referral.purpose,
-                consentReference: referral.consentReference, inReplyTo: referral.inReplyTo, contentSha256: SHA256.hash(forms.canonical).hexString,
-                referral: forms.stored, subject: subjectKey?.subject(of: referral)))
+        messages.reserveCapacity(batch.count)
+        for index in batch.indices {
+            messages.append(MessageRow.of(batch[index].referral, id: UUID.timeOrdered(at: now), receivedAt: now, subjectKey: subjectKey))
         }
         return try await pool.withAuditedTransaction { connection, audit in
             let inserted = Set(try await connection.query(PostgresQuery(unsafeSQL: Self.insertMessagesSQL, bindings: MessageRow.bindings(messages)))
@@ -88,8 +85,10 @@ public struct PipelineStore: Sendable {
             }
             var outcomes: [IngestOutcome] = []
             var deliveries: [DeliveryRow] = []
-            for (message, (referral, decisions)) in zip(messages, batch) {
-                guard inserted.contains(message.id) else {
+            for index in messages.indices {
+                let messageID = messages[index].id
+                guard inserted.contains(messageID) else {
+                    let (message, referral) = (messages[index], batch[index].referral)
                     guard let (existingID, existingHash) = existing[message.sender + "\u{0}" + message.senderMessageId] else {
                         throw WeicheError(.conflict, "message \(message.senderMessageId) from \(message.sender) was neither stored nor found")
                     }
@@ -103,34 +102,34 @@ public struct PipelineStore: Sendable {
                     }
                     continue
                 }
-                audit.add(AuditEvent(.received, at: now, actor: actor, message: message.id, agency: referral.sender, details: [
-                    "type": referral.type.rawValue, "senderMessageId": referral.senderMessageID,
+                audit.add(AuditEvent(.received, at: now, actor: actor, message: messageID, agency: batch[index].referral.sender, details: [
+                    "type": messages[index].type, "senderMessageId": messages[index].senderMessageId,
                 ]))
                 var created: [AgencyID: UUID] = [:]
-                for decision in decisions {
+                for decision in batch[index].decisions {
                     switch decision {
                     case .refused(let refusal):
-                        audit.add(AuditEvent(.refused, at: now, actor: actor, message: message.id, agency: refusal.recipient, details: [
+                        audit.add(AuditEvent(.refused, at: now, actor: actor, message: messageID, agency: refusal.recipient, details: [
                             "code": refusal.code.rawValue, "reason": refusal.reason,
                         ]))
                     case .allowed(let allowed):
                         var content = allowed.referral
-                        content.id = message.id
+                        content.id = messageID
                         let deliveryID = UUID.timeOrdered(at: now)
                         deliveries.append(DeliveryRow(
-                            id: deliveryID, messageId: message.id, recipient: allowed.recipient, referral: content, terms: allowed.terms))
+                            id: deliveryID, messageId: messageID, recipient: allowed.recipient, referral: content, terms: allowed.terms))
                         created[allowed.recipient] = deliveryID
-                        audit.add(AuditEvent(.routed, at: now, actor: actor, message: message.id, agency: allowed.recipient, details: [
+                        audit.add(AuditEvent(.routed, at: now, actor: actor, message: messageID, agency: allowed.recipient, details: [
                             "legalBasis": allowed.route.legalBasis, "purpose": allowed.route.purpose,
                         ]))
                         if !allowed.minimisation.isEmpty {
-                            audit.add(AuditEvent(.minimised, at: now, actor: actor, message: message.id, agency: allowed.recipient, details: [
+                            audit.add(AuditEvent(.minimised, at: now, actor: actor, message: messageID, agency: allowed.recipient, details: [
                                 "removed": allowed.minimisation.removed.map { "\($0.field) (\($0.category.rawValue))" }.joined(separator: ", ")
                             ]))
                         }
                     }
                 }
-                outcomes.append(.stored(messageID: message.id, deliveries: created))
+                outcomes.append(.stored(messageID: messageID, deliveries: created))
             }
             guard !deliveries.isEmpty else { return (outcomes, []) }
             var bindings = DeliveryRow.bindings(deliveries)
@@ -168,6 +167,16 @@ public struct PipelineStore: Sendable {
         var contentSha256: String
         var referral: [UInt8]
         var subject: String?
+
+        /// The row of `referral`, stored as `id` at `receivedAt`.
+        static func of(_ referral: Referral, id: UUID, receivedAt: Date, subjectKey: SubjectKey?) -> MessageRow {
+            let forms = ReferralJSON.encodeStoredAndCanonical(referral, id: id)
+            return MessageRow(
+                id: id, sender: referral.sender.rawValue, senderMessageId: referral.senderMessageID, type: referral.type.rawValue,
+                sentAt: referral.createdAt, receivedAt: receivedAt, legalBasis: referral.legalBasis, purpose: referral.purpose,
+                consentReference: referral.consentReference, inReplyTo: referral.inReplyTo,
+                contentSha256: SHA256.hash(forms.canonical).hexString, referral: forms.stored, subject: subjectKey?.subject(of: referral))
+        }
 
         /// `$1` to `$13`: one array per column, in the statement's order.
         static func bindings(_ rows: [MessageRow]) -> PostgresBindings {
