@@ -32,7 +32,7 @@ extension MassArbeitAdapter {
 
         mutating func referral(_ object: JSONObject, from agency: AgencyID) -> Referral? {
             var unknown: [String] = []
-            for (key, _) in object where !Self.referralKeys.contains(key) { unknown.append(key) }
+            for (key, _) in object where !Self.referralKeys.contains(where: { $0.isSameName(as: key) }) { unknown.append(key) }
             for key in unknown.sorted() { problem(key, "unknown field") }
             let messageID = string(object, "messageId", required: true)
             if let messageID, UUID(parsing: messageID) == nil { problem("messageId", "must be a UUID") }
@@ -144,7 +144,7 @@ extension MassArbeitAdapter {
             }
             var found: [(field: String, reason: String)] = []
             for (key, member) in object {
-                guard let position = members.first(where: { $0.name == key })?.position else {
+                guard let position = members.first(where: { $0.name.isSameName(as: key) })?.position else {
                     found.append(("\(prefix).\(key)", "unknown field"))
                     continue
                 }

@@ -30,6 +30,16 @@ struct TextTests {
         }
     }
 
+    @Test func namesAreTheSameOnlyWithTheSameBytes() {
+        #expect("caseworker".isSameName(as: "caseworker"))
+        #expect("person.familyName".isSameName(as: String("xperson.familyName".dropFirst())))
+        #expect(!"caseworker".isSameName(as: "caseWorker"))
+        #expect(!"caseworker".isSameName(as: "caseworke"))
+        #expect(!"".isSameName(as: " "))
+        // Canonically equivalent, as `==` finds, but not the same bytes, as JSON names compare.
+        #expect("\u{212A}" == "K" && !"\u{212A}".isSameName(as: "K"))
+    }
+
     /// `UUID(parsing:)` reads every id `UUID(uuidString:)` reads as a well-formed id, in any
     /// case, to the same UUID, and refuses ids with a character changed, added, removed or
     /// moved — also where Foundation's `sscanf` lets a space, a sign or a short group through.

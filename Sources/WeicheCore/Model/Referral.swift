@@ -53,7 +53,7 @@ public struct Referral: Hashable, Sendable, Codable {
 
     /// The value of the field named `name`, if present.
     public subscript(field name: String) -> FieldValue? {
-        fields.first { $0.name == name }?.value
+        fields.first { $0.name.isSameName(as: name) }?.value
     }
 
     /// The categories the referral's content uses.

@@ -74,11 +74,8 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
         members.append((key, value))
     }
 
-    /// Names of another length are passed over without comparing them: most of a search's
-    /// comparisons are with names that differ.
     public subscript(key: String) -> JSONValue? {
-        let length = key.utf8.count
-        return members.first { $0.key.utf8.count == length && $0.key == key }?.value
+        members.first { $0.key.isSameName(as: key) }?.value
     }
 
     public var count: Int { members.count }

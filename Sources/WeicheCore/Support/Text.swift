@@ -5,6 +5,16 @@ import typealias Foundation.uuid_t
 // not specialised for its callers in other modules, and every call then looks up type
 // metadata — a generic `UUID(parsing:)` cost more than the `sscanf` it replaced.
 extension String {
+    /// `==` for names looked up in short lists (a JSON object's members, a referral's fields):
+    /// texts of different UTF-8 lengths are told apart by their stored lengths, without the
+    /// comparison `==` makes, which most of a search's candidates failed. Names that are
+    /// canonically equivalent but of different lengths, such as a KELVIN SIGN for a `K`,
+    /// count as different, as JSON compares member names (RFC 8259, section 8.3).
+    @inlinable
+    public func isSameName(as other: String) -> Bool {
+        utf8.count == other.utf8.count && self == other
+    }
+
     /// Whether the text is empty or only white space: Unicode's `White_Space` (spaces, tabs,
     /// line breaks, U+0085, U+00A0 and the other space separators) and the zero-width space
     /// U+200B. The same answer as trimming Foundation's `.whitespacesAndNewlines` and asking
