@@ -118,19 +118,20 @@ struct FHIRJSONWriter {
         // each time (Docs/Performance.md).
         bytes.append(UInt8(ascii: "\""))
         name.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        Self.keyEnd.withUnsafeBufferPointer { bytes.append(contentsOf: $0) }
+        Self.keyEnd.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
-    /// What follows a member's name.
-    private static let keyEnd: [UInt8] = Array("\": ".utf8)
+    /// What follows a member's name. The layout's texts are literals, not arrays: a static
+    /// array is initialised lazily, and every use checked that it was (Docs/Performance.md).
+    private static var keyEnd: StaticString { "\": " }
 
     /// A comma after the previous member or element, then a new line at the current indent.
     private mutating func separate() {
         let wasEmpty = !hasContent
         hasContent = true
-        if indent < Self.newlineAndSpaces.count - 1 {
+        if indent < Self.newlineAndSpaces.utf8CodeUnitCount - 1 {
             // ",\n" and the indent in one copy, or from the line break on.
-            Self.commaNewlineAndSpaces.withUnsafeBufferPointer {
+            Self.commaNewlineAndSpaces.withUTF8Buffer {
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[(wasEmpty ? 1 : 0)...(indent + 1)]))
             }
         } else {
@@ -140,8 +141,8 @@ struct FHIRJSONWriter {
     }
 
     private mutating func newline() {
-        if indent < Self.newlineAndSpaces.count {
-            Self.newlineAndSpaces.withUnsafeBufferPointer { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[...indent])) }
+        if indent < Self.newlineAndSpaces.utf8CodeUnitCount {
+            Self.newlineAndSpaces.withUTF8Buffer { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[...indent])) }
         } else {
             bytes.append(UInt8(ascii: "\n"))
             bytes.append(contentsOf: [UInt8](repeating: UInt8(ascii: " "), count: indent))
@@ -149,9 +150,9 @@ struct FHIRJSONWriter {
     }
 
     /// A line break and the spaces of every indent a Bundle reaches, copied from at once.
-    private static let newlineAndSpaces: [UInt8] = [UInt8(ascii: "\n")] + [UInt8](repeating: UInt8(ascii: " "), count: 40)
+    private static var newlineAndSpaces: StaticString { "\n                                        " }
     /// The same after a comma.
-    private static let commaNewlineAndSpaces: [UInt8] = [UInt8(ascii: ",")] + newlineAndSpaces
+    private static var commaNewlineAndSpaces: StaticString { ",\n                                        " }
 
     private mutating func open(_ bracket: UInt8) {
         bytes.append(bracket)
