@@ -12,8 +12,6 @@ extension FHIRAdapter {
         let referral: Referral
         let id: UUID
 
-        func fullURL(_ role: EntryRole) -> String { "urn:uuid:" + role.id(in: id) }
-
         func text(_ name: String) -> String? {
             switch referral[field: name] {
             case .text(let text)?, .day(let text)?: text
@@ -33,13 +31,13 @@ extension FHIRAdapter {
             var json = FHIRJSONWriter()
             json.object { json in
                 json.member("resourceType", "Bundle")
-                json.member("id", EntryRole.bundle.id(in: id))
+                json.member("id", id: EntryRole.bundle.uuid(in: id))
                 json.member("entry", array: { json in
-                    entry(.header, into: &json, messageHeader)
+                    entry(.header, into: &json) { messageHeader(into: &$0) }
                     entry(.focus, into: &json) { json in
                         if isResult { task(caseworker, into: &json) } else { serviceRequest(caseworker, into: &json) }
                     }
-                    entry(.patient, into: &json, patient)
+                    entry(.patient, into: &json) { patient(into: &$0) }
                     if !caseworker.isEmpty { entry(.practitioner, into: &json) { practitioner(caseworker, into: &$0) } }
                     if let consentReference = referral.consentReference { entry(.consent, into: &json) { consent(consentReference, into: &$0) } }
                 })
@@ -52,14 +50,14 @@ extension FHIRAdapter {
         /// `{fullUrl, resource}` for the resource `body` writes after its `resourceType`.
         func entry(_ role: EntryRole, into json: inout FHIRJSONWriter, _ body: (inout FHIRJSONWriter) -> Void) {
             json.element { json in
-                json.member("fullUrl", fullURL(role))
+                json.member("fullUrl", id: role.uuid(in: id), prefix: "urn:uuid:")
                 json.member("resource", object: body)
             }
         }
 
         func messageHeader(into json: inout FHIRJSONWriter) {
             json.member("resourceType", "MessageHeader")
-            json.member("id", EntryRole.header.id(in: id))
+            json.member("id", id: EntryRole.header.uuid(in: id))
             json.member("destination", array: { json in
                 for recipient in referral.recipients {
                     json.element { json in
@@ -68,8 +66,8 @@ extension FHIRAdapter {
                     }
                 }
             })
-            json.member("eventCoding", object: coding(FHIRVocabulary.referralTypeSystem, referral.type.rawValue))
-            json.member("focus", arrayOfOne: reference(.focus))
+            json.member("eventCoding", object: { FHIRAdapter.coding(FHIRVocabulary.referralTypeSystem, referral.type.rawValue, into: &$0) })
+            json.member("focus", arrayOfOne: { reference(.focus, into: &$0) })
             json.member("source", object: { json in
                 json.member("endpoint", FHIRVocabulary.endpoint(referral.sender))
                 json.member("name", referral.sender.rawValue)
@@ -78,7 +76,7 @@ extension FHIRAdapter {
 
         func serviceRequest(_ caseworker: Caseworker, into json: inout FHIRJSONWriter) {
             json.member("resourceType", "ServiceRequest")
-            json.member("id", EntryRole.focus.id(in: id))
+            json.member("id", id: EntryRole.focus.uuid(in: id))
             focusCommonUpToExtension(into: &json)
             identifiers(into: &json)
             json.member("intent", "order")
@@ -96,17 +94,17 @@ extension FHIRAdapter {
             })
             if let urgency = text("details.urgency") { json.member("priority", urgency == "urgent" ? "urgent" : "routine") }
             if let reason = text("details.reason") { json.member("reasonCode", arrayOfOne: { $0.member("text", reason) }) }
-            if !caseworker.isEmpty { json.member("requester", object: reference(.practitioner)) }
+            if !caseworker.isEmpty { json.member("requester", object: { reference(.practitioner, into: &$0) }) }
             json.member("status", "active")
-            json.member("subject", object: reference(.patient))
-            if referral.consentReference != nil { json.member("supportingInfo", arrayOfOne: reference(.consent)) }
+            json.member("subject", object: { reference(.patient, into: &$0) })
+            if referral.consentReference != nil { json.member("supportingInfo", arrayOfOne: { reference(.consent, into: &$0) }) }
         }
 
         func task(_ caseworker: Caseworker, into json: inout FHIRJSONWriter) {
             json.member("resourceType", "Task")
-            json.member("id", EntryRole.focus.id(in: id))
+            json.member("id", id: EntryRole.focus.uuid(in: id))
             focusCommonUpToExtension(into: &json)
-            json.member("for", object: reference(.patient))
+            json.member("for", object: { reference(.patient, into: &$0) })
             identifiers(into: &json)
             json.member("intent", "order")
             let outputs = referral.fields.filter(isOutput)
@@ -115,7 +113,7 @@ extension FHIRAdapter {
                     for field in outputs {
                         json.element { json in
                             json.member("type", object: { json in
-                                json.member("coding", arrayOfOne: coding(FHIRVocabulary.fieldSystem, field.name))
+                                json.member("coding", arrayOfOne: { FHIRAdapter.coding(FHIRVocabulary.fieldSystem, field.name, into: &$0) })
                             })
                             switch field.value {
                             case .text(let text): json.member("valueString", text)
@@ -128,7 +126,7 @@ extension FHIRAdapter {
                     }
                 })
             }
-            if !caseworker.isEmpty { json.member("owner", object: reference(.practitioner)) }
+            if !caseworker.isEmpty { json.member("owner", object: { reference(.practitioner, into: &$0) }) }
             if let diagnoses = text("details.diagnoses") { json.member("reasonCode", object: { $0.member("text", diagnoses) }) }
             json.member("status", "completed")
         }
@@ -142,9 +140,9 @@ extension FHIRAdapter {
         /// message, type and envelope extensions.
         func focusCommonUpToExtension(into json: inout FHIRJSONWriter) {
             json.member("authoredOn", FHIRVocabulary.instant(referral.createdAt))
-            if let reply = referral.inReplyTo { json.member("basedOn", arrayOfOne: basedOn(reply)) }
+            if let reply = referral.inReplyTo { json.member("basedOn", arrayOfOne: { basedOn(reply, into: &$0) }) }
             json.member("code", object: { json in
-                json.member("coding", arrayOfOne: coding(FHIRVocabulary.referralTypeSystem, referral.type.rawValue))
+                json.member("coding", arrayOfOne: { FHIRAdapter.coding(FHIRVocabulary.referralTypeSystem, referral.type.rawValue, into: &$0) })
             })
             json.member("extension", array: { json in
                 extensionElement(FHIRVocabulary.legalBasisExtension, referral.legalBasis, into: &json)
@@ -155,21 +153,26 @@ extension FHIRAdapter {
 
         func identifiers(into json: inout FHIRJSONWriter) {
             json.member("identifier", array: { json in
-                json.element(object: identifier(FHIRVocabulary.messageIDSystem, referral.senderMessageID))
-                if let caseNumber = text("caseNumber") { json.element(object: identifier(FHIRVocabulary.caseNumberSystem, caseNumber)) }
+                json.element(object: { FHIRAdapter.identifier(FHIRVocabulary.messageIDSystem, referral.senderMessageID, into: &$0) })
+                if let caseNumber = text("caseNumber") {
+                    json.element(object: { FHIRAdapter.identifier(FHIRVocabulary.caseNumberSystem, caseNumber, into: &$0) })
+                }
             })
         }
 
         /// A reference to the answered message: by id when it is a FHIR id (a Weiche message
         /// id always is), otherwise by identifier.
-        func basedOn(_ reply: String) -> (inout FHIRJSONWriter) -> Void {
-            if FHIRVocabulary.isFHIRID(reply) { return { $0.member("reference", "ServiceRequest/" + reply) } }
-            return { $0.member("identifier", object: identifier(FHIRVocabulary.messageIDSystem, reply)) }
+        func basedOn(_ reply: String, into json: inout FHIRJSONWriter) {
+            if FHIRVocabulary.isFHIRID(reply) {
+                json.member("reference", "ServiceRequest/" + reply)
+            } else {
+                json.member("identifier", object: { FHIRAdapter.identifier(FHIRVocabulary.messageIDSystem, reply, into: &$0) })
+            }
         }
 
         func patient(into json: inout FHIRJSONWriter) {
             json.member("resourceType", "Patient")
-            json.member("id", EntryRole.patient.id(in: id))
+            json.member("id", id: EntryRole.patient.uuid(in: id))
             if let address = text("person.address") { json.member("address", arrayOfOne: { $0.member("text", address) }) }
             if let birthDate = text("person.birthDate") { json.member("birthDate", birthDate) }
             if let nationality = text("person.nationality") {
@@ -188,7 +191,7 @@ extension FHIRAdapter {
                     if let given { json.member("given", array: { $0.element(given) }) }
                 })
             }
-            if let phone = text("person.phone") { json.member("telecom", arrayOfOne: phoneNumber(phone)) }
+            if let phone = text("person.phone") { json.member("telecom", arrayOfOne: { FHIRAdapter.phoneNumber(phone, into: &$0) }) }
         }
 
         /// The caseworker fields a Practitioner is written from; none, and there is no Practitioner.
@@ -199,28 +202,28 @@ extension FHIRAdapter {
 
         func practitioner(_ caseworker: Caseworker, into json: inout FHIRJSONWriter) {
             json.member("resourceType", "Practitioner")
-            json.member("id", EntryRole.practitioner.id(in: id))
-            if let id = caseworker.id { json.member("identifier", arrayOfOne: identifier(FHIRVocabulary.caseworkerSystem, id)) }
+            json.member("id", id: EntryRole.practitioner.uuid(in: id))
+            if let id = caseworker.id { json.member("identifier", arrayOfOne: { FHIRAdapter.identifier(FHIRVocabulary.caseworkerSystem, id, into: &$0) }) }
             if let name = caseworker.name { json.member("name", arrayOfOne: { $0.member("text", name) }) }
-            if let phone = caseworker.phone { json.member("telecom", arrayOfOne: phoneNumber(phone)) }
+            if let phone = caseworker.phone { json.member("telecom", arrayOfOne: { FHIRAdapter.phoneNumber(phone, into: &$0) }) }
         }
 
         func consent(_ consentReference: String, into json: inout FHIRJSONWriter) {
             json.member("resourceType", "Consent")
-            json.member("id", EntryRole.consent.id(in: id))
-            json.member("category", arrayOfOne: { $0.member("coding", arrayOfOne: coding("http://loinc.org", "59284-0")) })
-            json.member("identifier", arrayOfOne: identifier(FHIRVocabulary.consentSystem, consentReference))
-            json.member("patient", object: reference(.patient))
+            json.member("id", id: EntryRole.consent.uuid(in: id))
+            json.member("category", arrayOfOne: { $0.member("coding", arrayOfOne: { FHIRAdapter.coding("http://loinc.org", "59284-0", into: &$0) }) })
+            json.member("identifier", arrayOfOne: { FHIRAdapter.identifier(FHIRVocabulary.consentSystem, consentReference, into: &$0) })
+            json.member("patient", object: { reference(.patient, into: &$0) })
             json.member("policyRule", object: { $0.member("text", "Einwilligung der betroffenen Person") })
             json.member("scope", object: { json in
-                json.member("coding", arrayOfOne: coding("http://terminology.hl7.org/CodeSystem/consentscope", "patient-privacy"))
+                json.member("coding", arrayOfOne: { FHIRAdapter.coding("http://terminology.hl7.org/CodeSystem/consentscope", "patient-privacy", into: &$0) })
             })
             json.member("status", "active")
         }
 
-        func reference(_ role: EntryRole) -> (inout FHIRJSONWriter) -> Void {
-            let url = fullURL(role)
-            return { $0.member("reference", url) }
+        /// `reference`: the full URL of the entry of `role`.
+        func reference(_ role: EntryRole, into json: inout FHIRJSONWriter) {
+            json.member("reference", id: role.uuid(in: id), prefix: "urn:uuid:")
         }
     }
 
@@ -245,7 +248,7 @@ extension FHIRAdapter {
                     json.member("resource", object: { json in
                         json.member("resourceType", "MessageHeader")
                         json.member("id", headerID)
-                        json.member("eventCoding", object: coding(FHIRVocabulary.receiptEvent.0, FHIRVocabulary.receiptEvent.1))
+                        json.member("eventCoding", object: { coding(FHIRVocabulary.receiptEvent.0, FHIRVocabulary.receiptEvent.1, into: &$0) })
                         json.member("response", object: { json in
                             json.member("code", rejection == nil ? "ok" : "fatal-error")
                             if rejection != nil { json.member("details", object: { $0.member("reference", "urn:uuid:" + outcomeID) }) }
@@ -272,7 +275,7 @@ extension FHIRAdapter {
                             json.member("issue", arrayOfOne: { json in
                                 json.member("code", "business-rule")
                                 json.member("details", object: { json in
-                                    json.member("coding", arrayOfOne: coding(FHIRVocabulary.rejectionCodeSystem, rejection.code))
+                                    json.member("coding", arrayOfOne: { coding(FHIRVocabulary.rejectionCodeSystem, rejection.code, into: &$0) })
                                     json.member("text", rejection.reason)
                                 })
                                 json.member("severity", "error")
@@ -281,7 +284,9 @@ extension FHIRAdapter {
                     }
                 }
             })
-            if let messageID = receipt.senderMessageID { json.member("identifier", object: identifier(FHIRVocabulary.messageIDSystem, messageID)) }
+            if let messageID = receipt.senderMessageID {
+                json.member("identifier", object: { identifier(FHIRVocabulary.messageIDSystem, messageID, into: &$0) })
+            }
             json.member("timestamp", FHIRVocabulary.instant(receipt.issuedAt))
             json.member("type", "message")
         }
@@ -290,27 +295,24 @@ extension FHIRAdapter {
 
     // MARK: - Small shapes
 
+    // Written into the open object, not returned as closures: a returned closure is allocated
+    // with what it captures, several times per Bundle (Docs/Performance.md).
+
     /// `{code, system}`, a Coding.
-    static func coding(_ system: String, _ code: String) -> (inout FHIRJSONWriter) -> Void {
-        { json in
-            json.member("code", code)
-            json.member("system", system)
-        }
+    static func coding(_ system: String, _ code: String, into json: inout FHIRJSONWriter) {
+        json.member("code", code)
+        json.member("system", system)
     }
 
     /// `{system, value}`, an Identifier.
-    static func identifier(_ system: String, _ value: String) -> (inout FHIRJSONWriter) -> Void {
-        { json in
-            json.member("system", system)
-            json.member("value", value)
-        }
+    static func identifier(_ system: String, _ value: String, into json: inout FHIRJSONWriter) {
+        json.member("system", system)
+        json.member("value", value)
     }
 
-    static func phoneNumber(_ number: String) -> (inout FHIRJSONWriter) -> Void {
-        { json in
-            json.member("system", "phone")
-            json.member("value", number)
-        }
+    static func phoneNumber(_ number: String, into json: inout FHIRJSONWriter) {
+        json.member("system", "phone")
+        json.member("value", number)
     }
 
     /// `{url, valueString}`, an extension with a text.

@@ -1,3 +1,4 @@
+import struct Foundation.UUID
 import WeicheCore
 
 /// Writes FHIR JSON straight into bytes, indented by two spaces, as the document is walked:
@@ -64,6 +65,16 @@ struct FHIRJSONWriter {
     mutating func member(_ name: StaticString, _ text: String) {
         key(name)
         string(text)
+    }
+
+    /// `name`: `prefix` (ASCII that needs no escaping), then `id` in lowercase, as one text.
+    /// Written in place: no string is made for an id or a URL.
+    mutating func member(_ name: StaticString, id: UUID, prefix: StaticString = "") {
+        key(name)
+        bytes.append(UInt8(ascii: "\""))
+        prefix.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        id.appendLowercased(to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
     }
 
     mutating func member(_ name: StaticString, _ number: Int) {

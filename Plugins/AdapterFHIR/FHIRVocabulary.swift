@@ -69,8 +69,13 @@ enum EntryRole: UInt8 {
     case receiptHeader = 6, receiptOutcome = 7, receiptBundle = 8
 
     func id(in message: UUID) -> String {
+        uuid(in: message).lowercasedString
+    }
+
+    /// The role's resource's id: the message's with its last byte changed by the role.
+    func uuid(in message: UUID) -> UUID {
         var bytes = message.uuid
         bytes.15 ^= rawValue
-        return UUID(uuid: bytes).lowercasedString
+        return UUID(uuid: bytes)
     }
 }

@@ -86,6 +86,11 @@ extension UUID {
         }
     }
 
+    /// Appends ``lowercasedString``'s 36 bytes to `bytes`, without making the string.
+    public func appendLowercased(to bytes: inout [UInt8]) {
+        appendHex(digits: UUID.lowerHex) { bytes.append($0) }
+    }
+
     /// Calls `append` with the 36 ASCII bytes of the UUID's text form (hyphens at 8, 13, 18
     /// and 23), its hex digits taken from `digits`.
     func appendHex(digits: [UInt8], _ append: (UInt8) -> Void) {
