@@ -42,8 +42,11 @@ enum Windows1252 {
             while index < utf8.count {
                 let lead = utf8[index]
                 if lead < 0x80 {
-                    bytes.append(lead)
-                    index += 1
+                    // A run of ASCII in one copy: byte by byte, each append checked the array.
+                    var end = index + 1
+                    while end < utf8.count && utf8[end] < 0x80 { end += 1 }
+                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[index..<end]))
+                    index = end
                     continue
                 }
                 let length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2
