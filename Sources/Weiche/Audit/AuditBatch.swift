@@ -41,24 +41,25 @@ public struct AuditDetails: Sendable, Equatable, ExpressibleByDictionaryLiteral 
     }
 
     public init(dictionaryLiteral elements: (String, String)...) {
-        self.init(elements.lazy.map { Member(name: $0.0, value: $0.1) })
+        // A later value of a repeated name wins, as in a dictionary (literals are a few names).
+        var unique: [Member] = []
+        for (name, value) in elements {
+            if let index = unique.firstIndex(where: { $0.name == name }) {
+                unique[index].value = value
+            } else {
+                unique.append(Member(name: name, value: value))
+            }
+        }
+        self.init(unique: unique)
     }
 
     public init(_ dictionary: [String: String]) {
-        self.init(dictionary.lazy.map { Member(name: $0.key, value: $0.value) })
+        self.init(unique: dictionary.map { Member(name: $0.key, value: $0.value) })
     }
 
-    private init(_ members: some Sequence<Member>) {
-        // A later value of a repeated name wins, as in a dictionary; empty values are dropped after.
-        for member in members {
-            if let index = self.members.firstIndex(where: { $0.name == member.name }) {
-                self.members[index] = member
-            } else {
-                self.members.append(member)
-            }
-        }
-        self.members.removeAll { $0.value.isEmpty }
-        self.members.sort { $0.name < $1.name }
+    /// From members with different names: empty values dropped, the rest sorted by name.
+    private init(unique members: [Member]) {
+        self.members = members.filter { !$0.value.isEmpty }.sorted { $0.name < $1.name }
     }
 
     public subscript(name: String) -> String? {
