@@ -49,6 +49,30 @@ struct JSONParserTests {
         #expect(throws: JSONParseError(offset: 10, reason: "a string is not valid UTF-8")) { try JSONValue(parsing: latin1) }
     }
 
+    /// Non-ASCII strings are valid exactly when the standard library's validating initialiser
+    /// says so: overlong forms, encoded surrogates, code points past U+10FFFF, cut and stray
+    /// continuation bytes are refused; a real U+FFFD and four-byte characters are read.
+    @Test func readsUTF8ExactlyAsTheStandardLibraryValidatesIt() {
+        let cases: [[UInt8]] = [
+            [0xC3, 0xBC], [0xEF, 0xBF, 0xBD], [0xF0, 0x9F, 0x98, 0x80], [0xE2, 0x82, 0xAC, 0x41],
+            [0xC0, 0xAF], [0xE0, 0x80, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xF5, 0x80, 0x80, 0x80],
+            [0xC3], [0xE2, 0x82], [0x80], [0xBF, 0x41], [0xFF], [0x41, 0xC3, 0x28], [0xEF, 0xBF],
+        ]
+        var generator = SystemRandomNumberGenerator()
+        var all = cases
+        for _ in 0..<2000 {
+            all.append((0..<Int.random(in: 1...6, using: &generator)).map { _ in
+                [0x41, 0x80, 0xBF, 0xC2, 0xC3, 0xE0, 0xE2, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF, 0x9F, 0xA0, 0xBD].randomElement(using: &generator)!
+            })
+        }
+        for bytes in all {
+            let expected = String(validating: bytes, as: UTF8.self)
+            let document = [UInt8(ascii: "\"")] + bytes + [UInt8(ascii: "\"")]
+            let parsed = try? JSONValue(parsing: document)
+            #expect(parsed == expected.map(JSONValue.string), "\(bytes)")
+        }
+    }
+
     /// Strings are read eight bytes at a time and only checked as UTF-8 when a byte is not
     /// ASCII: a stray Latin-1 byte is found, and "ü" read, at every position of a long string.
     @Test func findsNonASCIIAtEveryPositionOfALongString() throws {

@@ -170,7 +170,7 @@ struct JSONByteParser {
             case UInt8(ascii: "\""):
                 let content = UnsafeBufferPointer(rebasing: bytes[start..<position])
                 let text = highBits & 0x8080_8080_8080_8080 == 0
-                    ? String(decoding: content, as: UTF8.self) : String(validating: content, as: UTF8.self)
+                    ? String(decoding: content, as: UTF8.self) : Self.validated(content)
                 guard let text else { throw JSONParseError(offset: start, reason: "a string is not valid UTF-8") }
                 position += 1
                 return text
@@ -184,6 +184,17 @@ struct JSONByteParser {
             }
         }
         throw failure("a string is not closed")
+    }
+
+    /// The text of `bytes` if they are valid UTF-8. `String(decoding:)` replaces what is not
+    /// valid with U+FFFD, so the bytes are valid exactly when the text kept them all.
+    /// (`String(validating:as:)` looked up generic type metadata on every call, a cost per
+    /// non-ASCII string of every referral.)
+    static func validated(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        var text = String(decoding: bytes, as: UTF8.self)
+        guard text.utf8.count == bytes.count else { return nil }
+        let same = text.withUTF8 { $0.elementsEqual(bytes) }
+        return same ? text : nil
     }
 
     private mutating func escapedString(from start: Int) throws(JSONParseError) -> String {
