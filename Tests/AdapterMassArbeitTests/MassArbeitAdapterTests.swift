@@ -152,3 +152,63 @@ struct MassArbeitAdapterTests {
         #expect(back == receipt)
     }
 }
+
+/// What MaßArbeit receives (answers and receipts), pinned byte for byte: a change of the writer
+/// must not change a byte. `WEICHE_WRITE_FIXTURES=1` rewrites the pinned files after a
+/// deliberate change of the format.
+@Suite("MaßArbeit JSON adapter: written bytes")
+struct MassArbeitWrittenBytesTests {
+    static let createdAt = Date(timeIntervalSince1970: 1_767_600_000.123)
+    static let messageID = UUID(uuidString: "0F3E2D1C-4B5A-4978-8695-A4B3C2D1E0F9")!
+
+    /// Every catalogue type, its texts holding what JSON must escape or may leave alone.
+    static func referral(_ spec: ReferralCatalogue.TypeSpec, configure: (inout Referral) -> Void = { _ in }) -> Referral {
+        var referral = ReferralSamples.referral(
+            spec, from: AgencyID("gesundheitsamt")!, to: AgencyID("massarbeit")!, senderMessageID: "GA-2026/0042", createdAt: createdAt,
+            text: { "Wert \"\($0.count)\" \\ / äöü ß ễ 😀\t\n\u{1}\u{7F}\u{2028}" })
+        referral.id = messageID
+        referral.inReplyTo = "6b0c1d2e-3f40-4a5b-8c6d-7e8f90a1b2c3"
+        configure(&referral)
+        return referral
+    }
+
+    static var cases: [(String, Referral)] {
+        ReferralCatalogue.types.map { spec in ("referral-\(spec.type.rawValue)", referral(spec)) } + [
+            ("referral-two-recipients", referral(ReferralCatalogue.types[0]) {
+                $0.recipients.append(AgencyID("jugendamt")!)
+                $0.notice = "Zweckbindung nach § 78 SGB X"
+            }),
+            ("referral-minimal", referral(ReferralCatalogue.types[0]) {
+                $0.fields = []
+                $0.consentReference = nil
+                $0.inReplyTo = nil
+                $0.createdAt = Date(timeIntervalSince1970: 1_767_600_000)
+            }),
+        ]
+    }
+
+    static let receipts: [(String, Receipt)] = [
+        ("receipt-accepted", Receipt(reference: messageID.uuidString.lowercased(), from: AgencyID("gesundheitsamt")!,
+                                     outcome: .accepted, issuedAt: createdAt)),
+        ("receipt-rejected", Receipt(reference: messageID.uuidString.lowercased(), from: AgencyID("jugendamt")!,
+                                     senderMessageID: "JA-QUITT/0099", outcome: .rejected(code: "X-1", reason: "Grund mit \"Anführung\" & ß / \\"),
+                                     issuedAt: Date(timeIntervalSince1970: 1_767_600_000.5), referralSenderMessageID: "MA-2026-000042")),
+    ]
+
+    func check(_ name: String, _ bytes: [UInt8]) throws {
+        let expected = try ReferralSamples.pinned(bytes, as: "\(name).json", besides: #filePath)
+        #expect(bytes == expected, "\(name): written bytes differ from Fixtures/written/\(name).json")
+    }
+
+    @Test func referralsAreWrittenByteForByteAsBefore() throws {
+        for (name, referral) in Self.cases {
+            try check(name, try MassArbeitAdapter().encode(referral).bytes)
+        }
+    }
+
+    @Test func receiptsAreWrittenByteForByteAsBefore() throws {
+        for (name, receipt) in Self.receipts {
+            try check(name, try MassArbeitAdapter().encode(receipt).bytes)
+        }
+    }
+}
