@@ -170,9 +170,11 @@ extension PipelineStore {
             }
             rows.append(CompletionRow(claim: claims[index], outcome: outcomes[index], completion: completion, now: now))
         }
+        // Both statements read the same rows: encoded once.
+        let bindings = Self.bindings(rows)
         let finished = try await pool.withAuditedTransaction(settings: Self.queueSettings) { connection, audit in
-            try await connection.query(PostgresQuery(unsafeSQL: Self.insertAttemptsSQL, bindings: Self.bindings(rows)))
-            let updated = try await connection.query(PostgresQuery(unsafeSQL: Self.completeDeliveriesSQL, bindings: Self.bindings(rows)))
+            try await connection.query(PostgresQuery(unsafeSQL: Self.insertAttemptsSQL, bindings: bindings))
+            let updated = try await connection.query(PostgresQuery(unsafeSQL: Self.completeDeliveriesSQL, bindings: bindings))
                 .map { try $0.decode(UUID.self, at: 0) }
             let moved = Set(updated)
             for row in rows {
