@@ -222,26 +222,6 @@ public struct PostgresJSONDocument: PostgresArrayElement {
     }
 }
 
-/// A JSON document written elsewhere, as an element of a `jsonb[]` parameter
-/// (`PostgresArray<PostgresJSONBDocument>`). For small documents that PostgreSQL keeps as
-/// `jsonb`, such as the details of audit entries.
-public struct PostgresJSONBDocument: PostgresArrayElement {
-    public var bytes: [UInt8]
-
-    public init(_ bytes: [UInt8]) {
-        self.bytes = bytes
-    }
-
-    public static var elementType: PostgresDataType { .jsonb }
-    public static var arrayType: PostgresDataType { .jsonbArray }
-    public var postgresType: PostgresDataType { .jsonb }
-
-    public func encode(into buffer: inout [UInt8]) {
-        buffer.append(1)  // the version of jsonb's binary format: the JSON text follows
-        buffer.append(contentsOf: bytes)
-    }
-}
-
 /// A `Codable` value stored as `jsonb` (or `json`), encoded with `JSONEncoder`.
 public struct PostgresJSON<Value: Codable & Sendable>: PostgresEncodable, PostgresDecodable {
     /// The wrapped value.
@@ -263,7 +243,7 @@ public struct PostgresJSON<Value: Codable & Sendable>: PostgresEncodable, Postgr
                 code: .encoding, message: "cannot encode \(Value.self) as JSON",
                 underlying: error)
         }
-        if postgresType == .jsonb { buffer.append(1) }  // jsonb binary format version
+        if postgresType == .jsonb { buffer.append(PostgresRawJSON.jsonbVersion) }
         buffer.append(contentsOf: data)
     }
 
@@ -284,7 +264,7 @@ public struct PostgresJSON<Value: Codable & Sendable>: PostgresEncodable, Postgr
         switch type {
         case .json: return bytes
         case .jsonb:
-            guard bytes.first == 1 else { throw PostgresDecodingFailure("unknown jsonb format version") }
+            guard bytes.first == PostgresRawJSON.jsonbVersion else { throw PostgresDecodingFailure("unknown jsonb format version") }
             return UnsafeRawBufferPointer(rebasing: bytes.dropFirst())
         default: throw .typeMismatch
         }
@@ -292,18 +272,23 @@ public struct PostgresJSON<Value: Codable & Sendable>: PostgresEncodable, Postgr
 }
 
 /// JSON bytes written elsewhere (by a hand-written writer, a template), sent as `jsonb` as they are:
-/// PostgreSQL checks them.
-public struct PostgresRawJSON: PostgresEncodable {
+/// PostgreSQL checks them. Also an element of a `jsonb[]` parameter (`PostgresArray<PostgresRawJSON>`).
+public struct PostgresRawJSON: PostgresArrayElement {
     public var bytes: [UInt8]
 
     public init(_ bytes: [UInt8]) {
         self.bytes = bytes
     }
 
+    /// The first byte of a `jsonb` value in binary form: the format's version. The JSON text follows.
+    public static let jsonbVersion: UInt8 = 1
+
+    public static var elementType: PostgresDataType { .jsonb }
+    public static var arrayType: PostgresDataType { .jsonbArray }
     public var postgresType: PostgresDataType { .jsonb }
 
     public func encode(into buffer: inout [UInt8]) {
-        buffer.append(1)  // jsonb binary format version
+        buffer.append(Self.jsonbVersion)
         buffer.append(contentsOf: bytes)
     }
 }

@@ -224,12 +224,12 @@ struct TypeRoundTripTests {
                 """).map { try $0.decode(String.self, at: 0) }
             #expect(times == ["2024-03-31 00:59:59.123456", "1969-12-31 23:59:58.500000"])
 
-            let documents = [#"{"b": "2", "a": "ä"}"#, "{}"].map { PostgresJSONBDocument(Array($0.utf8)) }
+            let documents = [#"{"b": "2", "a": "ä"}"#, "{}"].map { PostgresRawJSON(Array($0.utf8)) }
             let jsonb = try await pool.query("SELECT d::text FROM unnest(\(PostgresArray(documents))) WITH ORDINALITY AS u(d, n) ORDER BY n")
                 .map { try $0.decode(String.self, at: 0) }
             #expect(jsonb == [#"{"a": "ä", "b": "2"}"#, "{}"], "parsed into jsonb: members in jsonb's order")
             let error = await #expect(throws: PostgresError.self) {
-                try await pool.query("SELECT cardinality(\(PostgresArray([PostgresJSONBDocument(Array("{".utf8))])))")
+                try await pool.query("SELECT cardinality(\(PostgresArray([PostgresRawJSON(Array("{".utf8))])))")
             }
             #expect(error?.sqlState == "22P02", "\(String(describing: error))")
         }

@@ -131,7 +131,7 @@ extension AuditDetails: PostgresArrayElement {
     public var postgresType: PostgresDataType { .jsonb }
 
     public func encode(into buffer: inout [UInt8]) {
-        buffer.append(1)  // the version of jsonb's binary format: the JSON text follows
+        buffer.append(PostgresRawJSON.jsonbVersion)
         writeJSON(into: &buffer)
     }
 
