@@ -1,4 +1,5 @@
 import Foundation
+import WeicheCore
 
 /// One entry of the audit log as stored, with what its hash covers.
 public struct AuditEntry: Sendable, Equatable, Codable {
@@ -70,7 +71,7 @@ public struct AuditEntry: Sendable, Equatable, Codable {
     func hasHash(_ digest: [UInt8]) -> Bool {
         let hex = hash.utf8
         guard hex.count == digest.count * 2 else { return false }
-        let digits = Array("0123456789abcdef".utf8), upper = Array("0123456789ABCDEF".utf8)
+        let (digits, upper) = (HexDigits.lowercase, HexDigits.uppercase)
         var index = hex.startIndex
         for byte in digest {
             let high = hex[index], low = hex[hex.index(after: index)]

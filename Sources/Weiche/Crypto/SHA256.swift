@@ -1,4 +1,5 @@
 import CCrypto
+import WeicheCore
 
 /// SHA-256 through OpenSSL's libcrypto.
 public enum SHA256 {
@@ -43,12 +44,10 @@ public enum SHA256 {
     }
 }
 
-private let lowercaseHexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
 extension Sequence where Element == UInt8 {
     /// The bytes as lowercase hexadecimal digits.
     public var hexString: String {
-        let digits = lowercaseHexDigits
+        let digits = HexDigits.lowercase
         var text: [UInt8] = []
         text.reserveCapacity(underestimatedCount * 2)
         for byte in self {

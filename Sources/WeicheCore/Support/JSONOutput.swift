@@ -76,15 +76,13 @@ public struct JSONOutput: Sendable {
     /// A UUID as a string, uppercase like `UUID.uuidString` (which formats through `sprintf`).
     public mutating func uuid(_ id: UUID) {
         byte("\"")
-        id.appendHex(digits: UUID.upperHex) { bytes.append($0) }
+        id.appendHex(digits: HexDigits.uppercase) { bytes.append($0) }
         byte("\"")
     }
 
     public mutating func boolean(_ value: Bool) {
         if value { raw("true") } else { raw("false") }
     }
-
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// A JSON string: `"` and `\` escaped, control characters as `\b`, `\f`, `\n`, `\r`, `\t`
     /// or `\u00XX`; every other byte of the UTF-8 text as it is.
@@ -149,8 +147,8 @@ public struct JSONOutput: Sendable {
             bytes.append(contentsOf: UnsafeBufferPointer(start: escape.utf8Start, count: escape.utf8CodeUnitCount))
         } else {
             bytes.append(contentsOf: "\\u00".utf8)
-            bytes.append(hex[Int(byte >> 4)])
-            bytes.append(hex[Int(byte & 0x0f)])
+            bytes.append(HexDigits.lowercase[Int(byte >> 4)])
+            bytes.append(HexDigits.lowercase[Int(byte & 0x0f)])
         }
     }
 }

@@ -78,7 +78,7 @@ extension UUID {
     public var lowercasedString: String {
         String(unsafeUninitializedCapacity: 36) { buffer in
             var index = 0
-            appendHex(digits: UUID.lowerHex) { byte in
+            appendHex(digits: HexDigits.lowercase) { byte in
                 buffer[index] = byte
                 index += 1
             }
@@ -88,7 +88,7 @@ extension UUID {
 
     /// Appends ``lowercasedString``'s 36 bytes to `bytes`, without making the string.
     public func appendLowercased(to bytes: inout [UInt8]) {
-        appendHex(digits: UUID.lowerHex) { bytes.append($0) }
+        appendHex(digits: HexDigits.lowercase) { bytes.append($0) }
     }
 
     /// Calls `append` with the 36 ASCII bytes of the UUID's text form (hyphens at 8, 13, 18
@@ -103,6 +103,11 @@ extension UUID {
         }
     }
 
-    static let lowerHex: [UInt8] = Array("0123456789abcdef".utf8)
-    static let upperHex: [UInt8] = Array("0123456789ABCDEF".utf8)
+}
+
+/// The hexadecimal digits as ASCII bytes, for writers that spell out bytes: one table for ids,
+/// digests and escapes.
+public enum HexDigits {
+    public static let lowercase: [UInt8] = Array("0123456789abcdef".utf8)
+    public static let uppercase: [UInt8] = Array("0123456789ABCDEF".utf8)
 }
