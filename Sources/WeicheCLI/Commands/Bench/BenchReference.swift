@@ -83,11 +83,11 @@ enum BenchReference {
     /// The gateway's audit append (`AuditBatch.appendSQL`), one entry per row of `from`
     /// (where `k` is the entry's kind), its arrays made in SQL.
     static func auditAppend(message: String, agency: String, details: String, from: String) -> String {
-        let arrays = ["ats": "now()", "actors": "'pgbench'::text", "kinds": "k", "messages": message, "agencies": agency,
-                      "subjects": "NULL::text", "details": details]
-        let names = ["ats", "actors", "kinds", "messages", "agencies", "subjects", "details"]
-        let columns = names.map { "array_agg(\(arrays[$0]!)) AS \($0)" }.joined(separator: ", ")
-        return fill(AuditBatch.appendSQL, names.map { "a.\($0)" }) + " FROM (SELECT \(columns) FROM \(from)) a"
+        // In the order of the statement's parameters.
+        let arrays = [("ats", "now()"), ("actors", "'pgbench'::text"), ("kinds", "k"), ("messages", message), ("agencies", agency),
+                      ("subjects", "NULL::text"), ("details", details)]
+        let columns = arrays.map { "array_agg(\($0.1)) AS \($0.0)" }.joined(separator: ", ")
+        return fill(AuditBatch.appendSQL, arrays.map { "a.\($0.0)" }) + " FROM (SELECT \(columns) FROM \(from)) a"
     }
 
     /// Time-ordered ids as the gateway makes them (`UUID.timeOrdered`, version 7), so the
