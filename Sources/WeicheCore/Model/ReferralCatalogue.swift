@@ -52,10 +52,9 @@ public enum ReferralCatalogue {
         /// Every field a referral of this type may carry: the subject's, then the details.
         /// Stored, not computed: it is read for every field of every referral.
         public let fields: [Field]
-        /// The details by the name of their member in a `details` object: `reason` for
-        /// `details.reason`. Readers look up every member they read.
-        public let detailsByMember: [String: Field]
-        /// The same members' positions in ``fields``, for readers that collect values by position.
+        /// The positions in ``fields`` of the details, by the name of their member in a
+        /// `details` object: `reason` for `details.reason`. Readers look up every member they
+        /// read, and collect values by position; the field is `fields[position]`.
         public let positionsByMember: [String: Int]
 
         public init(type: ReferralType, answers: ReferralType?, details: [Field]) {
@@ -63,14 +62,10 @@ public enum ReferralCatalogue {
             self.answers = answers
             self.details = details
             self.fields = ReferralCatalogue.subjectFields + details
-            var detailsByMember: [String: Field] = [:]
             var positionsByMember: [String: Int] = [:]
             for (position, field) in fields.enumerated() where field.name.hasPrefix("details.") {
-                let member = String(field.name.dropFirst("details.".count))
-                detailsByMember[member] = field
-                positionsByMember[member] = position
+                positionsByMember[String(field.name.dropFirst("details.".count))] = position
             }
-            self.detailsByMember = detailsByMember
             self.positionsByMember = positionsByMember
         }
     }
