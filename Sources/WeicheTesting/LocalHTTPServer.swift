@@ -63,17 +63,22 @@ public final class LocalHTTPServer: Sendable {
         }
     }
 
-    /// Stops listening.
+    /// Stops listening: new connections are refused from now on.
+    ///
+    /// Only the serving thread closes the socket, once `accept` fails on it. Were it closed
+    /// here, the thread could come back from a request to `accept` on the same descriptor
+    /// number after another server (a test running in parallel) had been given it, and answer
+    /// that server's requests with this one's statuses.
     public func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
     }
 
     private func serve() {
+        defer { close(listener) }
         while true {
             let connection = accept(listener, nil, nil)
             if connection < 0 {
-                if errno == EINTR { continue }
+                if errno == EINTR || errno == ECONNABORTED { continue }
                 return
             }
             handle(connection)

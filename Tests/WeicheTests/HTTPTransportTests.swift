@@ -41,6 +41,26 @@ struct HTTPTransportTests {
         }
     }
 
+    @Test func aStoppedTestServerNeverAnswersForTheNextOne() async throws {
+        // The first server is stopped while it is still answering; the second is opened then,
+        // and may be given the first's socket number. The first must not take the second's
+        // requests when it finishes (a test running in parallel once got 200 for 408 so).
+        let first = try LocalHTTPServer(otherwise: 200, delay: .milliseconds(300))
+        async let answered = HTTPOutboundTransport(url: first.url, timeout: .seconds(5)).deliver(document, messageID: UUID())
+        while first.requests.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+        first.stop()
+        let second = try LocalHTTPServer(otherwise: 503)
+        defer { second.stop() }
+        #expect(await answered == .delivered, "a request already received is still answered")
+        try await Task.sleep(for: .milliseconds(50))
+        for _ in 0..<3 {
+            let outcome = await HTTPOutboundTransport(url: second.url, timeout: .seconds(5)).deliver(document, messageID: UUID())
+            #expect(outcome == .retryableFailure("HTTP 503 from 127.0.0.1"))
+        }
+        #expect(second.requests.count == 3)
+        #expect(first.requests.count == 1)
+    }
+
     @Test func refusedConnectionIsRetryable() async throws {
         let server = try LocalHTTPServer()
         let url = server.url
