@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why bytes are not a JSON document: what was wrong and at which byte (from 0).
 public struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertible {
     public var offset: Int
@@ -189,11 +191,12 @@ struct JSONByteParser {
     /// The text of `bytes` if they are valid UTF-8. `String(decoding:)` replaces what is not
     /// valid with U+FFFD, so the bytes are valid exactly when the text kept them all.
     /// (`String(validating:as:)` looked up generic type metadata on every call, a cost per
-    /// non-ASCII string of every referral.)
+    /// non-ASCII string of every referral; comparing with `elementsEqual` went a byte at a time.)
     static func validated(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
         var text = String(decoding: bytes, as: UTF8.self)
         guard text.utf8.count == bytes.count else { return nil }
-        let same = text.withUTF8 { $0.elementsEqual(bytes) }
+        guard let expected = bytes.baseAddress else { return text }
+        let same = text.withUTF8 { memcmp($0.baseAddress!, expected, bytes.count) == 0 }
         return same ? text : nil
     }
 
