@@ -94,9 +94,10 @@ extension JugendamtAdapter {
     }
 
     /// `dd.MM.yyyy HH:mm` in Berlin: the offset from Foundation's time zone, the rest by
-    /// arithmetic (a calendar's date components were most of the writer's time).
+    /// arithmetic (a calendar's date components were most of the writer's time). The minute
+    /// is cut from the microsecond the store keeps, as every writer cuts its unit.
     static func formatDateTime(_ date: Date) -> String {
-        let local = Int((date.timeIntervalSinceReferenceDate + Double(berlin.secondsFromGMT(for: date))).rounded(.down))
+        let local = Int(ISO8601Time.secondsAndMicroseconds(date).seconds) + berlin.secondsFromGMT(for: date)
         let (year, month, day, secondOfDay) = ISO8601Time.civil(secondsFrom2001: local)
         func two(_ number: Int) -> String { number < 10 ? "0\(number)" : String(number) }
         return "\(two(day)).\(two(month)).\(year) \(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60))"

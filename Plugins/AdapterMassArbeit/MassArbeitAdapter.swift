@@ -137,6 +137,6 @@ public struct MassArbeitAdapter: AgencyAdapter {
 
     /// ISO 8601 in UTC with milliseconds, e.g. `2026-01-05T08:00:00.000Z`.
     static func timestamp(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        ISO8601Time.format(date)
     }
 }

@@ -140,7 +140,9 @@ struct ISO8601TimeTests {
     }
 
     /// `format` writes what `Date.ISO8601FormatStyle(includingFractionalSeconds: true)` writes,
-    /// milliseconds cut off as Foundation cuts them, before 1583 and after 9999 included.
+    /// before 1583 and after 9999 included, except for a time from 1583 to 9999 within half a
+    /// microsecond below a millisecond: that is the millisecond to the store (which keeps
+    /// microseconds), and is written as it, where Foundation writes the one before.
     @Test func writesWhatFoundationWrites() async {
         let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
         var generator = SystemRandomNumberGenerator()
@@ -155,7 +157,38 @@ struct ISO8601TimeTests {
         for (round, interval) in intervals.enumerated() {
             if round % 500 == 0 { await Task.yield() }  // a long loop: let other tests' tasks in
             let date = Date(timeIntervalSince1970: interval)
-            #expect(ISO8601Time.format(date) == date.formatted(style), "\(interval)")
+            let reference = date.timeIntervalSinceReferenceDate
+            let fraction = reference - reference.rounded(.down)
+            let belowNextMillisecond = (fraction * 1000).rounded(.up) / 1000 - fraction
+            let expected: String
+            let foundation = date.formatted(style)
+            if belowNextMillisecond > 0, belowNextMillisecond < 0.000_000_5, let year = Int(foundation.prefix(4)), (1583...9999).contains(year) {
+                // Foundation on the time moved just past the millisecond (by a microsecond, or
+                // by one unit in the last place where a Double holds no microseconds).
+                expected = Date(timeIntervalSinceReferenceDate: reference + max(0.000_001, reference.ulp)).formatted(style)
+            } else {
+                expected = foundation
+            }
+            #expect(ISO8601Time.format(date) == expected, "\(interval)")
+        }
+    }
+
+    /// A time read with milliseconds is written with the same milliseconds, and as the store
+    /// gives it back (cutting them from the `Double` once wrote `.123` as `.122`).
+    @Test func timesReadWithMillisecondsAreWrittenAsRead() throws {
+        var generator = SystemRandomNumberGenerator()
+        var texts = ["2026-01-05T08:00:00.123Z", "2026-01-05T08:00:00.999Z", "1999-12-31T23:59:59.001Z"]
+        for _ in 0..<5_000 {
+            let seconds = Int.random(in: 0..<2_000_000_000, using: &generator)
+            let whole = ISO8601Time.format(Date(timeIntervalSince1970: Double(seconds)))
+            texts.append(String(whole.prefix(20)) + String(format: "%03d", Int.random(in: 0..<1000, using: &generator)) + "Z")
+        }
+        for text in texts {
+            let date = try #require(ISO8601Time.parse(text))
+            #expect(ISO8601Time.format(date) == text)
+            let (seconds, microseconds) = ISO8601Time.secondsAndMicroseconds(date)
+            #expect(microseconds % 1000 == 0 && (0..<1_000_000).contains(microseconds), "\(text)")
+            #expect(abs(seconds + Double(microseconds) / 1_000_000 - date.timeIntervalSinceReferenceDate) < 0.000_001)
         }
     }
 

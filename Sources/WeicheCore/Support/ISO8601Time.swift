@@ -70,16 +70,34 @@ public enum ISO8601Time {
         }
     }
 
-    /// `date` as `Date.ISO8601FormatStyle(includingFractionalSeconds: true)` writes it, such as
-    /// `2026-01-05T08:00:00.250Z`: UTC, milliseconds cut off (not rounded). Years 1583 to 9999
-    /// are written by arithmetic, everything else by Foundation, whose calendar is Julian
-    /// before 1582.
-    public static func format(_ date: Date) -> String {
+    /// A time to the microsecond, as the store keeps it (PostgreSQL's `timestamptz`): whole
+    /// seconds since 2001-01-01 (rounded down) and the microseconds into that second.
+    ///
+    /// Writers cut the unit they write from this, not from the `Double`: the time read as
+    /// `08:00:00.123` is a `Double` a little below it, and milliseconds cut from that were
+    /// written as `.122`. Cut from the microsecond, a time is written as it was read and as
+    /// the store gives it back.
+    public static func secondsAndMicroseconds(_ date: Date) -> (seconds: Double, microseconds: Int) {
         let interval = date.timeIntervalSinceReferenceDate
-        let whole = interval.rounded(.down)
-        // Foundation's order: nanoseconds truncated from the fraction, milliseconds from them.
+        var whole = interval.rounded(.down)
+        guard whole.isFinite else { return (whole, 0) }
+        var microseconds = ((interval - whole) * 1_000_000).rounded()
+        if microseconds >= 1_000_000 {
+            whole += 1
+            microseconds = 0
+        }
+        return (whole, Int(microseconds))
+    }
+
+    /// `date` in the form `Date.ISO8601FormatStyle(includingFractionalSeconds: true)` writes,
+    /// such as `2026-01-05T08:00:00.250Z`: UTC, with the milliseconds cut from the microsecond
+    /// the store keeps (``secondsAndMicroseconds(_:)``), so that `.123` read is `.123` written
+    /// where Foundation writes `.122`. Years 1583 to 9999 are written by arithmetic, everything
+    /// else by Foundation, whose calendar is Julian before 1582.
+    public static func format(_ date: Date) -> String {
+        let (whole, microseconds) = secondsAndMicroseconds(date)
         guard whole.isFinite, abs(whole) < 300_000_000_000 else { return date.formatted(fractional) }
-        let milliseconds = Int((interval - whole) * 1_000_000_000) / 1_000_000
+        let milliseconds = microseconds / 1000
         let (year, month, day, secondOfDay) = civil(secondsFrom2001: Int(whole))
         guard (1583...9999).contains(year) else { return date.formatted(fractional) }
         return String(unsafeUninitializedCapacity: 24) { buffer in
