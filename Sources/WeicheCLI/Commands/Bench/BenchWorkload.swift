@@ -51,17 +51,23 @@ enum BenchReferrals {
     static let paddingBytes = Array(padding.utf8)
 
     static func item(_ index: Int, run: String) -> InboundItem {
-        let common = """
-            { "schema": "massarbeit.referral/1", "messageId": "\(UUID.timeOrdered().lowercasedString)", "createdAt": "2026-11-25T08:00:00.000+01:00",
-            "caseNumber": "BG-\(index)", "caseworker": { "id": "kav-017", "name": "Frau Weiß", "phone": "05931 44-1234" },
-            "purpose": "Eingliederung in Arbeit",
-            "person": { "familyName": "Bench\(index % 997)", "givenName": "Person", "birthDate": "1990-02-28", "nationality": "DE",
-                        "address": "Große Straße 5, 49716 Meppen" },\u{20}
-            """ + (index % 4 >= 2 ? #""consentRef": "EW-\#(index)", "# : "")
-        let body = bodies[index % 4]
+        // Written straight into bytes: building the common part by string interpolation was
+        // 2 % of the CPU the bench counts as the gateway's, a cost a real sender's file has not.
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(common.utf8.count + body.before.count + paddingBytes.count + body.after.count + 2)
-        bytes.append(contentsOf: common.utf8)
+        bytes.reserveCapacity(paddingBytes.count + 1024)
+        bytes.append(contentsOf: #"{ "schema": "massarbeit.referral/1", "messageId": ""#.utf8)
+        UUID.timeOrdered().appendLowercased(to: &bytes)
+        bytes.append(contentsOf: #"", "createdAt": "2026-11-25T08:00:00.000+01:00", "caseNumber": "BG-"#.utf8)
+        bytes.append(contentsOf: String(index).utf8)
+        bytes.append(contentsOf: #"", "caseworker": { "id": "kav-017", "name": "Frau Weiß", "phone": "05931 44-1234" }, "purpose": "Eingliederung in Arbeit", "person": { "familyName": "Bench"#.utf8)
+        bytes.append(contentsOf: String(index % 997).utf8)
+        bytes.append(contentsOf: #"", "givenName": "Person", "birthDate": "1990-02-28", "nationality": "DE", "address": "Große Straße 5, 49716 Meppen" }, "#.utf8)
+        if index % 4 >= 2 {
+            bytes.append(contentsOf: #""consentRef": "EW-"#.utf8)
+            bytes.append(contentsOf: String(index).utf8)
+            bytes.append(contentsOf: #"", "#.utf8)
+        }
+        let body = bodies[index % 4]
         bytes.append(contentsOf: body.before)
         bytes.append(contentsOf: paddingBytes)
         bytes.append(contentsOf: body.after)
