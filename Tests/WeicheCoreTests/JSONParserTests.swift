@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import WeicheCore
+@testable import WeicheCore
 
 @Suite("JSON parser and writer: strict, bounded, the same values as Foundation")
 struct JSONParserTests {
@@ -70,6 +70,13 @@ struct JSONParserTests {
             let document = [UInt8(ascii: "\"")] + bytes + [UInt8(ascii: "\"")]
             let parsed = try? JSONValue(parsing: document)
             #expect(parsed == expected.map(JSONValue.string), "\(bytes)")
+            #expect(bytes.withUnsafeBufferPointer { JSONByteParser.validated($0) } == expected, "\(bytes)")
+        }
+        // No bytes, from the start or the end of a buffer: the empty text.
+        let some: [UInt8] = [0xC3, 0xBC]
+        some.withUnsafeBufferPointer { buffer in
+            #expect(JSONByteParser.validated(UnsafeBufferPointer(rebasing: buffer[0..<0])) == "")
+            #expect(JSONByteParser.validated(UnsafeBufferPointer(rebasing: buffer[2...])) == "")
         }
     }
 

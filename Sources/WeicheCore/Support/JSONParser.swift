@@ -195,8 +195,8 @@ struct JSONByteParser {
     static func validated(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
         var text = String(decoding: bytes, as: UTF8.self)
         guard text.utf8.count == bytes.count else { return nil }
-        guard let expected = bytes.baseAddress else { return text }
-        let same = text.withUTF8 { memcmp($0.baseAddress!, expected, bytes.count) == 0 }
+        guard !bytes.isEmpty else { return text }
+        let same = text.withUTF8 { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
         return same ? text : nil
     }
 
