@@ -59,4 +59,19 @@ struct BenchCommandTests {
             #expect(script.contains("set_config('\(setting.name)', '\(setting.value)', true)"), "the completion runs with the gateway's settings")
         }
     }
+
+    /// The reference is also kept in the repository (`Tests/Benchmarks/reference*.sql`), to be
+    /// read and run without the tool; the files are exactly what the bench generates, so they
+    /// cannot drift from the store's statements either. After a deliberate change of those,
+    /// `WEICHE_WRITE_FIXTURES=1 swift test --filter theReferenceScriptsInTheRepository` rewrites them.
+    @Test func theReferenceScriptsInTheRepositoryAreTheGeneratedOnes() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Benchmarks")
+        for (name, text) in [("reference.sql", BenchReference.script()), ("reference-setup.sql", BenchReference.setupScript())] {
+            let url = directory.appendingPathComponent(name)
+            if ProcessInfo.processInfo.environment["WEICHE_WRITE_FIXTURES"] == "1" { try Data(text.utf8).write(to: url) }
+            let committed = try String(contentsOf: url, encoding: .utf8)
+            #expect(committed == text, "Tests/Benchmarks/\(name) differs from what weiche bench runs")
+        }
+    }
 }
