@@ -7,8 +7,16 @@ import Foundation
 public protocol PostgresEncodable: Sendable {
     /// The type the server is told the parameter has.
     var postgresType: PostgresDataType { get }
+    /// The type a NULL of this Swift type is sent as, where all its values have one type; `nil`
+    /// (the default) leaves it to the server to infer from the statement, which fails where
+    /// nothing else gives the parameter a type (`WHERE $1 IS NULL`).
+    static var postgresTypeOfNull: PostgresDataType? { get }
     /// Appends the value's binary representation.
     func encode(into buffer: inout [UInt8]) throws(PostgresError)
+}
+
+extension PostgresEncodable {
+    public static var postgresTypeOfNull: PostgresDataType? { nil }
 }
 
 extension FixedWidthInteger {
@@ -30,21 +38,25 @@ extension Int64: PostgresEncodable {
 
 extension Int32: PostgresEncodable {
     public var postgresType: PostgresDataType { .int4 }
+    public static var postgresTypeOfNull: PostgresDataType? { .int4 }
     public func encode(into buffer: inout [UInt8]) { appendBigEndian(to: &buffer) }
 }
 
 extension Int16: PostgresEncodable {
     public var postgresType: PostgresDataType { .int2 }
+    public static var postgresTypeOfNull: PostgresDataType? { .int2 }
     public func encode(into buffer: inout [UInt8]) { appendBigEndian(to: &buffer) }
 }
 
 extension Double: PostgresEncodable {
     public var postgresType: PostgresDataType { .float8 }
+    public static var postgresTypeOfNull: PostgresDataType? { .float8 }
     public func encode(into buffer: inout [UInt8]) { bitPattern.appendBigEndian(to: &buffer) }
 }
 
 extension Bool: PostgresEncodable {
     public var postgresType: PostgresDataType { .bool }
+    public static var postgresTypeOfNull: PostgresDataType? { .bool }
     public func encode(into buffer: inout [UInt8]) { buffer.append(self ? 1 : 0) }
 }
 
@@ -60,11 +72,13 @@ extension String: PostgresEncodable {
 
 extension Array: PostgresEncodable where Element == UInt8 {
     public var postgresType: PostgresDataType { .bytea }
+    public static var postgresTypeOfNull: PostgresDataType? { .bytea }
     public func encode(into buffer: inout [UInt8]) { buffer.append(contentsOf: self) }
 }
 
 extension Data: PostgresEncodable {
     public var postgresType: PostgresDataType { .bytea }
+    public static var postgresTypeOfNull: PostgresDataType? { .bytea }
     public func encode(into buffer: inout [UInt8]) { buffer.append(contentsOf: self) }
 }
 
@@ -128,6 +142,7 @@ public struct PostgresArray<Element: PostgresArrayElement>: PostgresEncodable {
     }
 
     public var postgresType: PostgresDataType { Element.arrayType }
+    public static var postgresTypeOfNull: PostgresDataType? { Element.arrayType }
 
     /// Inlinable, so that it is specialised for each element type where it is used instead of
     /// encoding every element through the protocol's witness table.
@@ -175,6 +190,11 @@ public struct PostgresArray<Element: PostgresArrayElement>: PostgresEncodable {
 public protocol PostgresArrayElement: PostgresEncodable {
     static var elementType: PostgresDataType { get }
     static var arrayType: PostgresDataType { get }
+}
+
+extension PostgresArrayElement {
+    /// An element's values all have its element type; a NULL of it has it too.
+    public static var postgresTypeOfNull: PostgresDataType? { elementType }
 }
 
 extension Date: PostgresArrayElement {

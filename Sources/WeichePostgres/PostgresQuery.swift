@@ -127,7 +127,7 @@ public struct PostgresBindings: Sendable {
             append(value)
         } else {
             slices.append(nil)
-            types.append(0)  // let the server infer the type of a NULL
+            types.append(Value.postgresTypeOfNull?.rawValue ?? 0)  // 0: the server infers it
         }
     }
 

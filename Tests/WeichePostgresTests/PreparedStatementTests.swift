@@ -44,20 +44,25 @@ struct PreparedStatementTests {
     }
 
     /// Statements without parameters (BEGIN, COMMIT, DDL) and statements with a NULL whose type
-    /// the server would infer are sent as they are.
+    /// the server would infer (only `PostgresJSON`'s, whose type is chosen per value) are sent as
+    /// they are. Any other NULL is typed, and prepared under its type: the same text with a NULL
+    /// of another type is prepared apart, so a type inferred once never sticks.
     @Test func statementsWithoutParametersOrWithUntypedNullsAreNotPrepared() async throws {
         try await withConnection { connection async throws in
+            try await connection.query("CREATE TABLE j (x jsonb)")
+            try await connection.query("INSERT INTO j VALUES (\(PostgresJSON<[String]>?.none))")
+            #expect(try await preparedOnServer(connection).isEmpty)
             try await connection.query("CREATE TABLE t (x bigint)")
             try await connection.query("INSERT INTO t VALUES (\(Int?.none))")
-            #expect(try await preparedOnServer(connection).isEmpty)
-            // The same text with a boolean column: an inferred bigint would no longer fit.
+            #expect(try await preparedOnServer(connection) == ["INSERT INTO t VALUES ($1)"])
+            // The same text with a boolean column: the bigint statement would not fit it.
             try await connection.query("DROP TABLE t")
             try await connection.query("CREATE TABLE t (x boolean)")
             try await connection.query("INSERT INTO t VALUES (\(Bool?.none))")
             var bindings = PostgresBindings()
             bindings.appendNull(.bool)
             try await connection.query(PostgresQuery(unsafeSQL: "INSERT INTO t VALUES ($1)", bindings: bindings))
-            #expect(try await preparedOnServer(connection) == ["INSERT INTO t VALUES ($1)"])
+            #expect(try await preparedOnServer(connection) == ["INSERT INTO t VALUES ($1)", "INSERT INTO t VALUES ($1)"])
             #expect(try await connection.query("SELECT count(*)::bigint FROM t WHERE x IS NULL").single().decode(Int.self, at: 0) == 2)
         }
     }

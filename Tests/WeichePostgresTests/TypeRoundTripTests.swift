@@ -47,6 +47,32 @@ struct TypeRoundTripTests {
         }
     }
 
+    /// A NULL is sent with its Swift type's PostgreSQL type, so that a statement where nothing
+    /// else gives the parameter a type still runs (untyped, `$1 IS NULL` failed with "could not
+    /// determine data type of parameter $1").
+    @Test func nullsAreSentWithTheirType() async throws {
+        try await TestPostgres.withSchema { pool async throws in
+            func typeOfNull<Value: PostgresEncodable>(_ value: Value?) async throws -> String {
+                let row = try await pool.query("SELECT pg_typeof(\(value))::text, \(value) IS NULL").single()
+                #expect(try row.decode(Bool.self, at: 1))
+                return try row.decode(String.self, at: 0)
+            }
+            #expect(try await typeOfNull(Int?.none) == "bigint")
+            #expect(try await typeOfNull(Int64?.none) == "bigint")
+            #expect(try await typeOfNull(Int32?.none) == "integer")
+            #expect(try await typeOfNull(Int16?.none) == "smallint")
+            #expect(try await typeOfNull(Double?.none) == "double precision")
+            #expect(try await typeOfNull(Bool?.none) == "boolean")
+            #expect(try await typeOfNull(String?.none) == "text")
+            #expect(try await typeOfNull([UInt8]?.none) == "bytea")
+            #expect(try await typeOfNull(Data?.none) == "bytea")
+            #expect(try await typeOfNull(UUID?.none) == "uuid")
+            #expect(try await typeOfNull(Date?.none) == "timestamp with time zone")
+            #expect(try await typeOfNull(PostgresArray<String>?.none) == "text[]")
+            #expect(try await typeOfNull(PostgresRawJSON?.none) == "jsonb")
+        }
+    }
+
     @Test(arguments: ["", "plain", "Größe Straße Ärger Öl Übel ß", "emoji 🚂🔀👩‍👧 and 漢字", "quote ' \" \\ and ; --", "long"])
     func textKeepsEveryCharacter(_ sample: String) async throws {
         let text = sample == "long" ? String(repeating: "Weiche ", count: 20_000) : sample
