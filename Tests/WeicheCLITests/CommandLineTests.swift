@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import Weiche
+import WeichePostgres
 import WeicheTesting
 
 @Suite("The weiche command line, run as a user runs it")
@@ -110,6 +112,44 @@ struct CommandLineTests {
       #expect(report?["running"] as? Bool == true)
       #expect(report?["schemaVersion"] as? Int == report?["schemaVersionExpected"] as? Int)
       #expect(report?["kind"] as? String == "external")
+    }
+  }
+
+  /// A cluster created without Weiche's settings for its write load (by an earlier Weiche)
+  /// gets them when it next starts; a setting an operator changed stays as it is, and nothing
+  /// is added twice.
+  @Test func anEarlierClusterGetsTheWriteSettingsWhenItNextStarts() async throws {
+    try await WeicheBinary.withTemporaryHome { home in
+      let environment = ["WEICHE_HOME": home.path]
+      #expect(try await WeicheBinary.run(["migrate"], environment: environment).status == 0)
+      #expect(try await WeicheBinary.run(["db", "stop"], environment: environment).status == 0)
+      let file = home.appendingPathComponent("postgres/data/postgresql.conf")
+      let written = try String(contentsOf: file, encoding: .utf8)
+      // As an earlier Weiche left it, with an operator's own max_wal_size.
+      let earlier = written.split(separator: "\n", omittingEmptySubsequences: false)
+        .filter { !$0.hasPrefix("wal_compression") && !$0.hasPrefix("max_wal_size = '4GB'") }
+        .joined(separator: "\n") + "\nmax_wal_size = '2GB'\n"
+      try Data(earlier.utf8).write(to: file)  // in place: the server's user keeps the file
+
+      func settings() async throws -> (compression: String, walSize: String) {
+        let configuration = try PostgresConfiguration(connectionString: EmbeddedPostgres(home: home).connectionString)
+        let pool = PostgresConnectionPool(configuration: configuration, maxConnections: 1)
+        defer { Task { await pool.close() } }
+        let compression = try await pool.query("SHOW wal_compression").single().decode(String.self, at: 0)
+        let walSize = try await pool.query("SHOW max_wal_size").single().decode(String.self, at: 0)
+        return (compression, walSize)
+      }
+      #expect(try await WeicheBinary.run(["migrate"], environment: environment).status == 0)
+      var now = try await settings()
+      #expect(now.compression == "lz4" || now.compression == "pglz", "got \(now.compression)")
+      #expect(now.walSize == "2GB", "the operator's value stands")
+      #expect(try await WeicheBinary.run(["db", "stop"], environment: environment).status == 0)
+      #expect(try await WeicheBinary.run(["migrate"], environment: environment).status == 0)
+      now = try await settings()
+      #expect(now.compression == "lz4" || now.compression == "pglz")
+      let conf = try String(contentsOf: file, encoding: .utf8)
+      #expect(conf.components(separatedBy: "# Added by Weiche").count == 2, "added once")
+      #expect(!conf.contains("max_wal_size = '4GB'"))
     }
   }
 

@@ -107,6 +107,7 @@ public struct EmbeddedPostgres: Sendable {
                 try await create(binaries)
                 try await launch(binaries)
             case .stopped:
+                try await addMissingDefaults(binaries)
                 try await launch(binaries)
             }
             try await createDatabaseIfNeeded()
@@ -147,20 +148,48 @@ public struct EmbeddedPostgres: Sendable {
             unix_socket_permissions = 0700
 
             """
+        for (name, value) in try await defaults(binaries).merging(settings, uniquingKeysWith: { _, given in given }).sorted(by: { $0.key < $1.key }) {
+            configuration += "\(name) = '\(value.replacingOccurrences(of: "'", with: "''"))'\n"
+        }
+        try appendToConfiguration(configuration)
+    }
+
+    /// ``defaultSettings`` for this server: lz4 compression where it has lz4.
+    private func defaults(_ binaries: PostgresBinaries) async throws -> [String: String] {
         var defaults = Self.defaultSettings
         // `postgres -C` reads the configuration and prints the setting: it refuses lz4 where
         // the server was built without it.
         let probe = try? await run(binaries.directory + "/postgres", ["-D", dataDirectory.path, "-c", "wal_compression=lz4", "-C", "wal_compression"])
         if probe?.succeeded == true { defaults["wal_compression"] = "lz4" }
-        for (name, value) in defaults.merging(settings, uniquingKeysWith: { _, given in given }).sorted(by: { $0.key < $1.key }) {
-            configuration += "\(name) = '\(value.replacingOccurrences(of: "'", with: "''"))'\n"
+        return defaults
+    }
+
+    /// Gives a cluster created by an earlier Weiche the ``defaultSettings`` it was created
+    /// without, before it starts: each one still at PostgreSQL's own default, as the server
+    /// reads its configuration (`postgres -C`, which includes `ALTER SYSTEM`'s). A setting
+    /// changed from PostgreSQL's default, by Weiche or an operator, is left as it is.
+    private func addMissingDefaults(_ binaries: PostgresBinaries) async throws {
+        var block = ""
+        for (name, value) in try await defaults(binaries).sorted(by: { $0.key < $1.key }) {
+            guard let builtIn = Self.postgresDefaults[name] else { continue }
+            let current = try? await run(binaries.directory + "/postgres", ["-D", dataDirectory.path, "-C", name])
+            guard let current, current.succeeded, current.output.trimmingCharacters(in: .whitespacesAndNewlines) == builtIn else { continue }
+            block += "\(name) = '\(value)'\n"
         }
+        guard !block.isEmpty else { return }
+        try appendToConfiguration("\n# Added by Weiche: settings for its write load that this cluster was created without.\n" + block)
+    }
+
+    /// PostgreSQL's own values of ``defaultSettings``, as `postgres -C` prints them.
+    static let postgresDefaults = ["wal_compression": "off", "max_wal_size": "1GB"]
+
+    private func appendToConfiguration(_ text: String) throws {
         let file = dataDirectory.appendingPathComponent("postgresql.conf")
         do {
             let handle = try FileHandle(forWritingTo: file)
             defer { try? handle.close() }
             try handle.seekToEnd()
-            try handle.write(contentsOf: Data(configuration.utf8))
+            try handle.write(contentsOf: Data(text.utf8))
         } catch {
             throw WeicheError(.system, "could not write \(file.path): \(error.localizedDescription)")
         }
