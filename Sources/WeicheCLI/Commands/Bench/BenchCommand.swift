@@ -373,7 +373,7 @@ struct BenchCommand: Command {
     /// commit to the referral's delivery, and reports the rate the submits committed at.
     func latency(_ base: PostgresConfiguration, _ phases: BenchPhases) async throws -> Result.Latency {
         try await withDatabase(base) { database in
-            let sink = BenchSink()
+            let sink = BenchSink(notingArrivals: true)
             let gateway = try database.gateway(sink: sink, directory: nil, worker: "bench")
             await database.settle()
             let commits = Timestamps()
@@ -414,7 +414,7 @@ struct BenchCommand: Command {
             // failed) is left to the workers.
             _ = try await phases.deliver(gateway, until: { sink.count >= total })
             let committed = commits.all
-            let arrived = sink.arrivals.all
+            let arrived = sink.arrivals?.all ?? [:]
             var latencies = committed.compactMap { id, commit in arrived[id].map { ($0 - commit).seconds * 1000 } }.sorted()
             if latencies.isEmpty { latencies = [0] }
             func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }

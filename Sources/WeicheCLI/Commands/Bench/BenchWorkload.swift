@@ -16,16 +16,27 @@ final class Timestamps: Sendable {
     var all: [UUID: ContinuousClock.Instant] { map.withLock { $0 } }
 }
 
-/// An outbound transport that only notes when each message arrived: the pipeline's own speed.
+/// An outbound transport that only counts what arrives (and, for the latency, notes when each
+/// message arrived): the pipeline's own speed.
 final class BenchSink: OutboundTransport, Sendable {
-    let arrivals = Timestamps()
+    /// When each message arrived, where the latency is measured. Not kept in the throughput
+    /// phases: a dictionary under a lock per delivery was 1 % of the CPU the bench counts as
+    /// the gateway's.
+    let arrivals: Timestamps?
+    private let delivered = Atomic<Int>(0)
+
+    init(notingArrivals: Bool = false) {
+        arrivals = notingArrivals ? Timestamps() : nil
+    }
 
     func deliver(_ document: OutboundDocument, messageID: UUID) async -> DeliveryOutcome {
-        arrivals.note([messageID])
+        arrivals?.note([messageID])
+        delivered.add(1, ordering: .relaxed)
         return .delivered
     }
 
-    var count: Int { arrivals.count }
+    /// Deliveries so far.
+    var count: Int { delivered.load(ordering: .relaxed) }
 }
 
 /// A counter shared by concurrent tasks.
