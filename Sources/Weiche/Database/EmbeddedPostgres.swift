@@ -149,7 +149,7 @@ public struct EmbeddedPostgres: Sendable {
 
             """
         for (name, value) in try await defaults(binaries).merging(settings, uniquingKeysWith: { _, given in given }).sorted(by: { $0.key < $1.key }) {
-            configuration += "\(name) = '\(value.replacingOccurrences(of: "'", with: "''"))'\n"
+            configuration += Self.settingLine(name, value)
         }
         try appendToConfiguration(configuration)
     }
@@ -174,7 +174,7 @@ public struct EmbeddedPostgres: Sendable {
             guard let builtIn = Self.postgresDefaults[name] else { continue }
             let current = try? await run(binaries.directory + "/postgres", ["-D", dataDirectory.path, "-C", name])
             guard let current, current.succeeded, current.output.trimmingCharacters(in: .whitespacesAndNewlines) == builtIn else { continue }
-            block += "\(name) = '\(value)'\n"
+            block += Self.settingLine(name, value)
         }
         guard !block.isEmpty else { return }
         try appendToConfiguration("\n# Added by Weiche: settings for its write load that this cluster was created without.\n" + block)
@@ -182,6 +182,11 @@ public struct EmbeddedPostgres: Sendable {
 
     /// PostgreSQL's own values of ``defaultSettings``, as `postgres -C` prints them.
     static let postgresDefaults = ["wal_compression": "off", "max_wal_size": "1GB"]
+
+    /// `name = 'value'` and a line break, as `postgresql.conf` reads it.
+    static func settingLine(_ name: String, _ value: String) -> String {
+        "\(name) = '\(value.replacingOccurrences(of: "'", with: "''"))'\n"
+    }
 
     private func appendToConfiguration(_ text: String) throws {
         let file = dataDirectory.appendingPathComponent("postgresql.conf")
