@@ -224,7 +224,7 @@ struct GatewayEndToEndTests {
                 """).single().decode(String.self, at: 0)
             #expect(expiry == "test")
             // The late gateway's report of its attempt no longer moves the delivery.
-            let late = try await store.complete([(abandoned[0], .delivered)], retry: { setup.configuration.retryPolicy(for: $0) })
+            let late = try await store.complete([abandoned[0]], outcomes: [.delivered], retry: { setup.configuration.retryPolicy(for: $0) })
             #expect(late == [.leaseLost])
         }
     }

@@ -136,20 +136,13 @@ extension PipelineStore {
     public func complete(
         _ claim: Claim, outcome: DeliveryOutcome, retry policy: GatewayConfiguration.RetryPolicy
     ) async throws -> Completion {
-        try await complete([(claim, outcome)], retry: { _ in policy })[0]
+        try await complete([claim], outcomes: [outcome], retry: { _ in policy })[0]
     }
 
-    /// Records the attempts of many claims and moves each delivery on, in one transaction with
-    /// three statements and one audit append, whatever the batch size.
-    public func complete(
-        _ results: [(claim: Claim, outcome: DeliveryOutcome)], retry policy: (AgencyID) -> GatewayConfiguration.RetryPolicy
-    ) async throws -> [Completion] {
-        try await complete(results.map(\.claim), outcomes: results.map(\.outcome), retry: policy)
-    }
-
-    /// The same for `claims` and their `outcomes`, one each, in the same order. Reads the claims
-    /// in place: a claim holds its referral, and each copy of it retained every one of the
-    /// referral's texts (Docs/Performance.md).
+    /// Records the attempts of many claims, with their `outcomes` (one each, in the same order),
+    /// and moves each delivery on, in one transaction with three statements and one audit
+    /// append, whatever the batch size. Reads the claims in place: a claim holds its referral,
+    /// and each copy of it retained every one of the referral's texts (Docs/Performance.md).
     public func complete(
         _ claims: [Claim], outcomes: [DeliveryOutcome], retry policy: (AgencyID) -> GatewayConfiguration.RetryPolicy
     ) async throws -> [Completion] {
