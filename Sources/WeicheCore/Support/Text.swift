@@ -55,7 +55,6 @@ extension UUID {
         var bytes = (0 as UInt64, 0 as UInt64)
         var count = 0
         for (index, byte) in text.enumerated() {
-            guard index < 36 else { return nil }
             if index == 8 || index == 13 || index == 18 || index == 23 {
                 guard byte == UInt8(ascii: "-") else { return nil }
                 continue
@@ -102,7 +101,6 @@ extension UUID {
             }
         }
     }
-
 }
 
 /// The hexadecimal digits as ASCII bytes, for writers that spell out bytes: one table for ids,
