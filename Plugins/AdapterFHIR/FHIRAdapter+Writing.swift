@@ -8,9 +8,18 @@ extension FHIRAdapter {
     ///
     /// Every object's members are written in ``FHIRJSONWriter``'s order: `resourceType`, `id`,
     /// then by name.
-    struct Writer {
+    ///
+    /// A class: the closures that write each object capture it, and a struct holding the
+    /// referral was copied into them, retaining and releasing every text of the referral each
+    /// time (Docs/Performance.md).
+    final class Writer {
         let referral: Referral
         let id: UUID
+
+        init(referral: Referral, id: UUID) {
+            self.referral = referral
+            self.id = id
+        }
 
         func text(_ name: String) -> String? {
             switch referral[field: name] {
