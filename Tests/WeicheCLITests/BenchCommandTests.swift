@@ -18,10 +18,16 @@ struct BenchCommandTests {
         #expect(result.status == 0, "\(result.output)")
         let json = try #require(result.output.range(of: "{\n").map { String(result.output[$0.lowerBound...]) })
         struct Output: Decodable {
-            struct Phase: Decodable { var name: String; var referrals: Int; var perSecond: Double; var gatewayCPUMicrosecondsPerReferral: Double }
+            struct Phase: Decodable {
+                var name: String; var referrals: Int; var perSecond: Double; var gatewayCPUMicrosecondsPerReferral: Double
+                var databaseCPUMicrosecondsPerReferral: Double?; var machineBusy: Double?
+            }
+            struct ReferenceCPU: Decodable { var databaseCPUMicrosecondsPerReferral: Double?; var pgbenchCPUMicrosecondsPerReferral: Double; var machineBusy: Double? }
             var phases: [Phase]
             var referenceUnbatched: Double?
             var referenceBatched: Double?
+            var referenceUnbatchedCPU: ReferenceCPU?
+            var referenceBatchedCPU: ReferenceCPU?
             var endToEndOverBatchedReference: Double?
             var historyOverEmpty: Double?
             var peakResidentMegabytes: Double
@@ -33,6 +39,13 @@ struct BenchCommandTests {
         #expect(output.phases.allSatisfy { $0.gatewayCPUMicrosecondsPerReferral > 0 })
         #expect(output.phases.allSatisfy { $0.gatewayCPUMicrosecondsPerReferral < 1_000_000 / $0.perSecond * Double(ProcessInfo.processInfo.activeProcessorCount) + 1 })
         #expect((output.referenceBatched ?? 0) > 0 && (output.referenceUnbatched ?? 0) > 0)
+        // The test server runs on this machine: its CPU is found and counted, per phase and for
+        // the reference, beside pgbench's own and the share of the cores busy.
+        #expect(output.phases.allSatisfy { ($0.databaseCPUMicrosecondsPerReferral ?? 0) > 0 }, "\(output.phases.map(\.databaseCPUMicrosecondsPerReferral))")
+        #expect(output.phases.allSatisfy { ($0.machineBusy ?? -1) > 0 && ($0.machineBusy ?? 2) <= 1 })
+        for reference in [output.referenceBatchedCPU, output.referenceUnbatchedCPU] {
+            #expect((reference?.databaseCPUMicrosecondsPerReferral ?? 0) > 0 && (reference?.pgbenchCPUMicrosecondsPerReferral ?? 0) > 0)
+        }
         #expect(output.endToEndOverBatchedReference != nil && output.historyOverEmpty != nil)
         #expect(output.peakResidentMegabytes > 0)
         // The schemas it made are gone.
@@ -40,6 +53,21 @@ struct BenchCommandTests {
         let left = try await pool.query("SELECT count(*)::bigint FROM pg_namespace WHERE nspname LIKE 'weiche_bench_%'").single().decode(Int.self, at: 0)
         await pool.close()
         #expect(left == 0)
+    }
+
+    /// `/proc/<pid>/stat` as Linux writes it: the command may hold spaces and parentheses, and
+    /// the fields after it are counted from its last `)`.
+    @Test func processStatusLinesAreReadFromTheCommandsEnd() throws {
+        let line = "4242 (postgres: a (b) c) S 17 4242 4242 0 -1 4194560 900 0 0 0 123 45 678 90 20 0 1 0 100 200000 300 18446744073709551615"
+        let stat = try #require(ProcStat.parse(line))
+        #expect(stat.command == "postgres: a (b) c" && stat.parent == 17)
+        #expect(stat.ownTicks == 123 + 45 && stat.childrenTicks == 678 + 90)
+        for broken in ["", "4242 postgres S 17", "4242 (postgres) S", "4242 (postgres) S x 1 1 0 -1 0 0 0 0 0 1 1 1 1", ")( 1 2"] {
+            #expect(ProcStat.parse(broken) == nil, "\(broken)")
+        }
+        // This process, as the kernel reports it.
+        let own = try #require(ProcStat.read(getpid()))
+        #expect(own.parent == getppid() && own.ownTicks >= 0)
     }
 
     /// The pgbench reference is generated from the statements the pipeline store executes, so

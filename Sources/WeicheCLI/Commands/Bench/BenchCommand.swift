@@ -29,6 +29,10 @@ struct BenchCommand: Command {
                        gateway's batch size, in the same run (batched between two end-to-end
                        runs); the end-to-end ÷ reference ratio.
 
+        Every phase and reference run also reports where the CPU went, per referral: the
+        gateway's (this process; pgbench's for the reference), the database server's (all its
+        processes, when it runs on this machine) and the share of the cores that was busy.
+
         Progress goes to standard error. It is a benchmark, not a test: run it on a quiet machine.
 
         OPTIONS:
@@ -104,6 +108,17 @@ struct BenchCommand: Command {
             /// CPU time (user and system) this process spent in the phase per referral: the
             /// gateway's own cost, with the benchmark's making of referrals and its sink.
             var gatewayCPUMicrosecondsPerReferral: Double
+            /// The database server's CPU time per referral (all its processes); absent when
+            /// the server does not run on this machine.
+            var databaseCPUMicrosecondsPerReferral: Double?
+            /// The share of all cores' time that was busy during the phase (0 to 1).
+            var machineBusy: Double?
+        }
+        /// Where a reference run's CPU went, per referral.
+        struct ReferenceCPU: Encodable {
+            var databaseCPUMicrosecondsPerReferral: Double?
+            var pgbenchCPUMicrosecondsPerReferral: Double
+            var machineBusy: Double?
         }
         struct Latency: Encodable {
             var offeredPerSecond: Int
@@ -121,6 +136,8 @@ struct BenchCommand: Command {
         var latency: Latency?
         var referenceUnbatched: Double?
         var referenceBatched: Double?
+        var referenceUnbatchedCPU: ReferenceCPU?
+        var referenceBatchedCPU: ReferenceCPU?
         var endToEndOverBatchedReference: Double?
         var historyOverEmpty: Double?
         var historyRows: Int
@@ -148,28 +165,34 @@ struct BenchCommand: Command {
         let phases = BenchPhases(batch: batch, workers: workers) { line in context.progress(line + "         ") }
         var result = Result(historyRows: history, backlog: backlog, batch: batch, workers: workers)
         func note(_ line: String) { context.note((context.showsProgress ? "\r" : "") + line) }
-        var phaseCPU = ProcessCPU.now()
+        let meter = try await withDatabase(base) { await CPUMeter.locate($0.pool) }
+        var phaseCPU = meter.sample()
         /// Starts a phase's CPU count (phases that prepare data first start it after that).
-        func start() { phaseCPU = ProcessCPU.now() }
+        func start() { phaseCPU = meter.sample() }
         func record(_ name: String, _ count: Int, _ time: Duration) {
-            let cpu = (ProcessCPU.now() - phaseCPU).seconds * 1_000_000 / Double(max(count, 1))
+            let cpu = meter.sample().since(phaseCPU, referrals: count)
             result.phases.append(.init(
                 name: name, referrals: count, seconds: time.seconds, perSecond: Double(count) / max(time.seconds, 0.000_001),
-                gatewayCPUMicrosecondsPerReferral: cpu))
+                gatewayCPUMicrosecondsPerReferral: cpu.gateway, databaseCPUMicrosecondsPerReferral: cpu.database, machineBusy: cpu.machineBusy))
             note("\(name): \(count) in \(String(format: "%.2f", time.seconds)) s = \(Int(Double(count) / max(time.seconds, 0.000_001)))/s, "
-                 + "gateway CPU \(Int(cpu)) µs per referral")
+                 + "CPU µs per referral: gateway \(Int(cpu.gateway))" + Self.describe(database: cpu.database, busy: cpu.machineBusy))
             start()
         }
         /// pgbench running the gateway's statements with `batch` referrals per transaction, in a schema of its own.
-        func runReference(batch size: Int) async throws -> Double {
+        func runReference(batch size: Int) async throws -> (perSecond: Double, cpu: Result.ReferenceCPU) {
             let binaries = try await PostgresBinaries.locate()
             note("reference: pgbench, batches of \(size), \(referenceSeconds) s")
-            let perSecond = try await withDatabase(base) { database in
+            let (perSecond, cpu) = try await withDatabase(base) { database in
                 await database.settle()
-                return try await BenchReference.run(database: database, batch: size, clients: workers, seconds: referenceSeconds, payload: payload, binaries: binaries)
+                let before = meter.sample()
+                let perSecond = try await BenchReference.run(
+                    database: database, batch: size, clients: workers, seconds: referenceSeconds, payload: payload, binaries: binaries)
+                return (perSecond, meter.sample().since(before, referrals: Int(perSecond * Double(referenceSeconds))))
             }
-            note("reference (batches of \(size)): \(Int(perSecond))/s")
-            return perSecond
+            note("reference (batches of \(size)): \(Int(perSecond))/s, CPU µs per referral: pgbench \(Int(cpu.client))"
+                 + Self.describe(database: cpu.database, busy: cpu.machineBusy))
+            return (perSecond, Result.ReferenceCPU(
+                databaseCPUMicrosecondsPerReferral: cpu.database, pgbenchCPUMicrosecondsPerReferral: cpu.client, machineBusy: cpu.machineBusy))
         }
 
         // Throughput with the sink: ingest alone, then delivery alone.
@@ -212,8 +235,8 @@ struct BenchCommand: Command {
         }
         record("end to end (sink)", referrals, empty)
         if reference {
-            let batched = try await runReference(batch: batch)
-            result.referenceBatched = batched
+            let (batched, cpu) = try await runReference(batch: batch)
+            (result.referenceBatched, result.referenceBatchedCPU) = (batched, cpu)
             let again = try await withDatabase(base) { database in
                 try await endToEnd(in: database, phases, count: referrals, run: "f", started: start)
             }
@@ -259,7 +282,7 @@ struct BenchCommand: Command {
         }
 
         if reference {
-            result.referenceUnbatched = try await runReference(batch: 1)
+            (result.referenceUnbatched, result.referenceUnbatchedCPU) = try await runReference(batch: 1)
         }
 
         var usage = rusage()
@@ -273,14 +296,22 @@ struct BenchCommand: Command {
     }
 
     func print(_ result: Result, _ context: CommandContext) {
+        func busy(_ share: Double?) -> String { share.map { "\(Int(($0 * 100).rounded())) %" } ?? "-" }
+        func micros(_ value: Double?) -> String { value.map { String(Int($0.rounded())) } ?? "-" }
         context.print("PHASE".padded(to: 48) + "REFERRALS".padded(to: 11) + "SECONDS".padded(to: 10) + "REFERRALS/S".padded(to: 13)
-            + "GATEWAY CPU µs/REFERRAL")
+            + "CPU µs/REFERRAL: GATEWAY".padded(to: 26) + "DATABASE".padded(to: 10) + "CORES BUSY")
         for phase in result.phases {
             context.print(phase.name.padded(to: 48) + String(phase.referrals).padded(to: 11) + String(format: "%.2f", phase.seconds).padded(to: 10)
-                + String(Int(phase.perSecond)).padded(to: 13) + String(Int(phase.gatewayCPUMicrosecondsPerReferral)))
+                + String(Int(phase.perSecond)).padded(to: 13) + micros(phase.gatewayCPUMicrosecondsPerReferral).padded(to: 26)
+                + micros(phase.databaseCPUMicrosecondsPerReferral).padded(to: 10) + busy(phase.machineBusy))
         }
-        if let unbatched = result.referenceUnbatched { context.print("reference: pgbench, same SQL, unbatched".padded(to: 69) + String(Int(unbatched))) }
-        if let batched = result.referenceBatched { context.print("reference: pgbench, same SQL, batches of \(result.batch)".padded(to: 69) + String(Int(batched))) }
+        for (label, perSecond, cpu) in [("unbatched", result.referenceUnbatched, result.referenceUnbatchedCPU),
+                                        ("batches of \(result.batch)", result.referenceBatched, result.referenceBatchedCPU)] {
+            guard let perSecond else { continue }
+            context.print("reference: pgbench, same SQL, \(label)".padded(to: 69) + String(Int(perSecond)).padded(to: 13)
+                + ("pgbench " + micros(cpu?.pgbenchCPUMicrosecondsPerReferral)).padded(to: 26)
+                + micros(cpu?.databaseCPUMicrosecondsPerReferral).padded(to: 10) + busy(cpu?.machineBusy))
+        }
         if let latency = result.latency {
             context.print(String(format: "\nlatency at %d/s for %d s (%d referrals), commit → delivered: p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms, max %.1f ms",
                                  latency.offeredPerSecond, latency.seconds, latency.referrals, latency.p50Milliseconds, latency.p99Milliseconds,
@@ -289,9 +320,28 @@ struct BenchCommand: Command {
             context.print(String(format: "submits committed at %.0f/s", latency.committedPerSecond)
                 + (sustained ? "" : " — the offered rate was NOT sustained; the latency above is of a lower load"))
         }
-        if let ratio = result.endToEndOverBatchedReference { context.print(String(format: "end to end ÷ batched reference: %.2f", ratio)) }
+        if let ratio = result.endToEndOverBatchedReference {
+            context.print(String(format: "end to end ÷ batched reference: %.2f", ratio))
+            // What the ratio comes from, where both sides' database CPU is known.
+            let around = result.phases.filter { $0.name.hasPrefix("end to end (sink)") && !$0.name.contains("history") && !$0.name.contains("empty") }
+            let databases = around.compactMap(\.databaseCPUMicrosecondsPerReferral)
+            if !around.isEmpty, databases.count == around.count, let reference = result.referenceBatchedCPU,
+                let referenceDatabase = reference.databaseCPUMicrosecondsPerReferral {
+                let gateway = around.map(\.gatewayCPUMicrosecondsPerReferral).reduce(0, +) / Double(around.count)
+                let database = databases.reduce(0, +) / Double(databases.count)
+                context.print(String(
+                    format: "  CPU per referral: end to end %.0f µs (gateway %.0f, database %.0f); reference %.0f µs (pgbench %.0f, database %.0f)",
+                    gateway + database, gateway, database, reference.pgbenchCPUMicrosecondsPerReferral + referenceDatabase,
+                    reference.pgbenchCPUMicrosecondsPerReferral, referenceDatabase))
+            }
+        }
         if let ratio = result.historyOverEmpty { context.print(String(format: "end to end with %d in history ÷ empty: %.2f", result.historyRows, ratio)) }
         context.print(String(format: "peak resident memory of the whole run: %.0f MB (backlog %d)", result.peakResidentMegabytes, result.backlog))
+    }
+
+    /// `, database N, cores busy N %` for a progress line: what is known.
+    static func describe(database: Double?, busy: Double?) -> String {
+        (database.map { ", database \(Int($0.rounded()))" } ?? "") + (busy.map { ", cores busy \(Int(($0 * 100).rounded())) %" } ?? "")
     }
 
     func baseConfiguration(_ context: CommandContext) async throws -> PostgresConfiguration {
@@ -425,12 +475,3 @@ struct BenchCommand: Command {
     }
 }
 
-/// The CPU time (user and system) this process has used so far.
-enum ProcessCPU {
-    static func now() -> Duration {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        func duration(_ time: timeval) -> Duration { .seconds(Int64(time.tv_sec)) + .microseconds(Int64(time.tv_usec)) }
-        return duration(usage.ru_utime) + duration(usage.ru_stime)
-    }
-}
