@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Weiche
 @testable import WeicheCLI
+import WeicheCore
 import WeichePostgres
 import WeicheTesting
 
@@ -86,6 +87,31 @@ struct BenchCommandTests {
         for setting in PipelineStore.queueSettings {
             #expect(script.contains("set_config('\(setting.name)', '\(setting.value)', true)"), "the completion runs with the gateway's settings")
         }
+    }
+
+    /// The reference stores, per referral, the very bytes the gateway stores for the same
+    /// referral of the benchmark (its id apart): PostgreSQL checks, compresses and logs as much
+    /// for one as for the other.
+    @Test func theReferenceStoresWhatTheGatewayStores() async throws {
+        let database = try await BenchDatabase.create(try await TestPostgres.configuration(), connections: 2)
+        do {
+            let gateway = try database.gateway(sink: BenchSink(), directory: nil, worker: "test")
+            let (ingested, _) = try await gateway.submit([BenchReferrals.item(0, run: "r")], from: AgencyID("massarbeit")!, claiming: false)
+            let id = try #require(ingested.first?.messages.first?.messageID)
+            let stored = try await database.pool.query("SELECT referral::text FROM message WHERE id = \(id)").single().decode(String.self, at: 0)
+            let payload = try BenchReference.payload()
+            #expect(stored.utf8.count == payload.utf8.count)
+            // The same bytes once the ids are the same (each referral of the bench has its own
+            // message id, and each stored one its own Weiche id).
+            let fromGateway = try ReferralJSON.decode(Array(stored.utf8))
+            var fromReference = try ReferralJSON.decode(Array(payload.utf8))
+            (fromReference.id, fromReference.senderMessageID) = (fromGateway.id, fromGateway.senderMessageID)
+            #expect(ReferralJSON.encode(fromReference) == Array(stored.utf8))
+        } catch {
+            await database.drop()
+            throw error
+        }
+        await database.drop()
     }
 
     /// The reference is also kept in the repository (`Tests/Benchmarks/reference*.sql`), to be

@@ -148,16 +148,16 @@ struct BenchCommand: Command {
     }
 
     func run(_ context: CommandContext) async throws {
-        // The reference's referral: one of the benchmark's, as MaßArbeit sends it.
-        let payload = String(decoding: BenchReferrals.item(0, run: "r").bytes, as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
+        let payload = try BenchReference.payload()
         if printReferenceScript {
             context.print(BenchReference.script().trimmingCharacters(in: .newlines))
             context.note("""
                 Run it on a migrated schema, e.g.: weiche bench --reference-script > reference.sql
                 It calls bench_time_ordered_uuid(), ids ordered by time as the gateway makes them; create it first:
                 \(BenchReference.timeOrderedUUIDFunction);
-                pgbench -n -r -M prepared -c \(workers) -j \(workers) -T 15 -f reference.sql -D batch=\(batch) -D 'payload=<a referral as JSON>' <conninfo>
-                A referral of the benchmark has \(payload.utf8.count) bytes.
+                pgbench -n -r -M prepared -c \(workers) -j \(workers) -T 15 -f reference.sql -D batch=\(batch) -D 'payload=<a stored referral>' <conninfo>
+                The payload is a referral as the gateway stores it (the message table's referral column holds one for
+                every message); the benchmark's has \(payload.utf8.count) bytes.
                 """)
             return
         }
