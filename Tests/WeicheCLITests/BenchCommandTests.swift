@@ -114,6 +114,39 @@ struct BenchCommandTests {
         await database.drop()
     }
 
+    /// The reference's rows are like the gateway's for the benchmark's referrals: every message
+    /// names its person (so every audit entry does, and is indexed by it), every second one a
+    /// consent. Without subjects the reference skipped three index inserts per referral.
+    @Test func theReferenceWritesRowsLikeTheGateways() async throws {
+        let database = try await BenchDatabase.create(try await TestPostgres.configuration(), connections: 2)
+        do {
+            let perSecond = try await BenchReference.run(
+                database: database, batch: 10, clients: 1, seconds: 1, payload: try BenchReference.payload(), binaries: try await PostgresBinaries.locate())
+            #expect(perSecond > 0)
+            let messages = try await database.pool.query(
+                """
+                SELECT count(*)::bigint, count(subject)::bigint, count(consent_reference)::bigint, min(length(subject))::bigint,
+                       count(DISTINCT referral::text)::bigint, min(octet_length(referral::text))::bigint
+                FROM message
+                """).single()
+            let (count, subjects, consents, length) = (
+                try messages.decode(Int.self, at: 0), try messages.decode(Int.self, at: 1), try messages.decode(Int.self, at: 2),
+                try messages.decode(Int.self, at: 3))
+            #expect(count >= 10 && subjects == count && length == 64)
+            #expect(consents * 2 == count, "every second referral names a consent")
+            // Each message of a batch stores its own referral: the benchmark's, with its own case number.
+            let payload = try BenchReference.payload()
+            #expect(try messages.decode(Int.self, at: 4) == 10 && messages.decode(Int.self, at: 5) >= payload.utf8.count)
+            let audit = try await database.pool.query("SELECT count(*)::bigint, count(subject)::bigint FROM audit_log").single()
+            let (entries, entriesWithSubject) = (try audit.decode(Int.self, at: 0), try audit.decode(Int.self, at: 1))
+            #expect(entries == 3 * count && entriesWithSubject == entries)
+        } catch {
+            await database.drop()
+            throw error
+        }
+        await database.drop()
+    }
+
     /// The reference is also kept in the repository (`Tests/Benchmarks/reference*.sql`), to be
     /// read and run without the tool; the files are exactly what the bench generates, so they
     /// cannot drift from the store's statements either. After a deliberate change of those,

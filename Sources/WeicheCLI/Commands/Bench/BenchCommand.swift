@@ -13,6 +13,7 @@ struct BenchCommand: Command {
                             [--duration S] [--history N] [--backlog N] [--batch N]
                             [--workers N] [--reference-seconds S] [--no-reference] [--json]
                weiche bench --reference-script
+               weiche bench --reference-payload
 
         Measures the gateway on this database (the embedded one, or WEICHE_DATABASE_URL), each
         phase in a schema it creates and drops, with realistic MaßArbeit referrals (about 2 KB of
@@ -50,6 +51,9 @@ struct BenchCommand: Command {
           --reference-script      Print the pgbench script of the reference and how to run it
                                   (pgbench -M prepared -f), then stop: to profile the SQL on its own
                                   (pgbench -r reports each statement's latency).
+          --reference-payload     Print the referral the reference stores for every message (the
+                                  form the gateway stores one of the benchmark's in), for the
+                                  script's payload variable, then stop.
 
         EXAMPLES:
           weiche bench --quick
@@ -68,10 +72,16 @@ struct BenchCommand: Command {
     var reference = true
     var json = false
     var printReferenceScript = false
+    var printReferencePayload = false
 
     init(arguments: inout Arguments) throws(UsageError) {
         if arguments.flag("--reference-script") {
             printReferenceScript = true
+            try arguments.finish()
+            return
+        }
+        if arguments.flag("--reference-payload") {
+            printReferencePayload = true
             try arguments.finish()
             return
         }
@@ -149,15 +159,18 @@ struct BenchCommand: Command {
 
     func run(_ context: CommandContext) async throws {
         let payload = try BenchReference.payload()
+        if printReferencePayload {
+            context.print(payload)
+            return
+        }
         if printReferenceScript {
             context.print(BenchReference.script().trimmingCharacters(in: .newlines))
             context.note("""
                 Run it on a migrated schema, e.g.: weiche bench --reference-script > reference.sql
                 It calls bench_time_ordered_uuid(), ids ordered by time as the gateway makes them; create it first:
                 \(BenchReference.timeOrderedUUIDFunction);
-                pgbench -n -r -M prepared -c \(workers) -j \(workers) -T 15 -f reference.sql -D batch=\(batch) -D 'payload=<a stored referral>' <conninfo>
-                The payload is a referral as the gateway stores it (the message table's referral column holds one for
-                every message); the benchmark's has \(payload.utf8.count) bytes.
+                pgbench -n -r -M prepared -c \(workers) -j \(workers) -T 15 -f reference.sql -D batch=\(batch) -D "payload=$(weiche bench --reference-payload)" <conninfo>
+                The payload is one of the benchmark's referrals as the gateway stores it (\(payload.utf8.count) bytes).
                 """)
             return
         }
