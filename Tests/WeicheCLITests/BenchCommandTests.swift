@@ -30,6 +30,11 @@ struct BenchCommandTests {
             var referenceUnbatchedCPU: ReferenceCPU?
             var referenceBatchedCPU: ReferenceCPU?
             var endToEndOverBatchedReference: Double?
+            struct RatioCPU: Decodable {
+                var endToEndGatewayMicroseconds: Double; var endToEndDatabaseMicroseconds: Double
+                var referencePgbenchMicroseconds: Double; var referenceDatabaseMicroseconds: Double
+            }
+            var ratioCPU: RatioCPU?
             var historyOverEmpty: Double?
             var peakResidentMegabytes: Double
         }
@@ -47,6 +52,13 @@ struct BenchCommandTests {
         for reference in [output.referenceBatchedCPU, output.referenceUnbatchedCPU] {
             #expect((reference?.databaseCPUMicrosecondsPerReferral ?? 0) > 0 && (reference?.pgbenchCPUMicrosecondsPerReferral ?? 0) > 0)
         }
+        // Both sides of the ratio: the two end-to-end runs around the reference, and the reference.
+        let ratio = try #require(output.ratioCPU)
+        let around = output.phases.filter { $0.name == "end to end (sink)" || $0.name == "end to end (sink), after the reference" }
+        #expect(around.count == 2)
+        #expect(abs(ratio.endToEndGatewayMicroseconds - around.map(\.gatewayCPUMicrosecondsPerReferral).reduce(0, +) / 2) < 0.001)
+        #expect(ratio.referenceDatabaseMicroseconds == output.referenceBatchedCPU?.databaseCPUMicrosecondsPerReferral)
+        #expect(ratio.endToEndDatabaseMicroseconds > 0 && ratio.referencePgbenchMicroseconds > 0)
         #expect(output.endToEndOverBatchedReference != nil && output.historyOverEmpty != nil)
         #expect(output.peakResidentMegabytes > 0)
         // The schemas it made are gone.

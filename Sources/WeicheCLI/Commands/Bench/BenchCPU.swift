@@ -47,8 +47,11 @@ struct CPUMeter {
     /// Finds the server's main process as the parent of this session's backend: found only for
     /// a server on this machine, whose processes this user can read (for the embedded one, and
     /// a local server as root); otherwise the database's CPU is not reported.
-    static func locate(_ pool: PostgresConnectionPool) async -> CPUMeter {
-        guard let backend = try? await pool.query("SELECT pg_backend_pid()").single().decode(Int32.self, at: 0),
+    static func locate(_ configuration: PostgresConfiguration) async -> CPUMeter {
+        let pool = PostgresConnectionPool(configuration: configuration, maxConnections: 1)
+        let backend = try? await pool.query("SELECT pg_backend_pid()").single().decode(Int32.self, at: 0)
+        await pool.close()
+        guard let backend,
             let stat = ProcStat.read(backend), stat.command == "postgres",
             let parent = ProcStat.read(stat.parent), parent.command == "postgres"
         else { return CPUMeter(postmaster: nil) }

@@ -149,6 +149,15 @@ struct BenchCommand: Command {
         var referenceUnbatchedCPU: ReferenceCPU?
         var referenceBatchedCPU: ReferenceCPU?
         var endToEndOverBatchedReference: Double?
+        /// Both sides of the ratio, per referral: the two end-to-end runs around the reference
+        /// (their mean) and the batched reference.
+        var ratioCPU: RatioCPU?
+        struct RatioCPU: Encodable {
+            var endToEndGatewayMicroseconds: Double
+            var endToEndDatabaseMicroseconds: Double
+            var referencePgbenchMicroseconds: Double
+            var referenceDatabaseMicroseconds: Double
+        }
         var historyOverEmpty: Double?
         var historyRows: Int
         var backlog: Int
@@ -178,7 +187,7 @@ struct BenchCommand: Command {
         let phases = BenchPhases(batch: batch, workers: workers) { line in context.progress(line + "         ") }
         var result = Result(historyRows: history, backlog: backlog, batch: batch, workers: workers)
         func note(_ line: String) { context.note((context.showsProgress ? "\r" : "") + line) }
-        let meter = try await withDatabase(base) { await CPUMeter.locate($0.pool) }
+        let meter = await CPUMeter.locate(base)
         var phaseCPU = meter.sample()
         /// Starts a phase's CPU count (phases that prepare data first start it after that).
         func start() { phaseCPU = meter.sample() }
@@ -256,6 +265,14 @@ struct BenchCommand: Command {
             record("end to end (sink), after the reference", referrals, again)
             let perSecond = Double(2 * referrals) / max((empty + again).seconds, 0.000_001)
             result.endToEndOverBatchedReference = perSecond / batched
+            let around = result.phases.suffix(2)
+            if let first = around.first?.databaseCPUMicrosecondsPerReferral, let second = around.last?.databaseCPUMicrosecondsPerReferral,
+                let referenceDatabase = cpu.databaseCPUMicrosecondsPerReferral {
+                result.ratioCPU = .init(
+                    endToEndGatewayMicroseconds: around.map(\.gatewayCPUMicrosecondsPerReferral).reduce(0, +) / 2,
+                    endToEndDatabaseMicroseconds: (first + second) / 2,
+                    referencePgbenchMicroseconds: cpu.pgbenchCPUMicrosecondsPerReferral, referenceDatabaseMicroseconds: referenceDatabase)
+            }
         }
 
         if history > 0 {
@@ -336,16 +353,12 @@ struct BenchCommand: Command {
         if let ratio = result.endToEndOverBatchedReference {
             context.print(String(format: "end to end ÷ batched reference: %.2f", ratio))
             // What the ratio comes from, where both sides' database CPU is known.
-            let around = result.phases.filter { $0.name.hasPrefix("end to end (sink)") && !$0.name.contains("history") && !$0.name.contains("empty") }
-            let databases = around.compactMap(\.databaseCPUMicrosecondsPerReferral)
-            if !around.isEmpty, databases.count == around.count, let reference = result.referenceBatchedCPU,
-                let referenceDatabase = reference.databaseCPUMicrosecondsPerReferral {
-                let gateway = around.map(\.gatewayCPUMicrosecondsPerReferral).reduce(0, +) / Double(around.count)
-                let database = databases.reduce(0, +) / Double(databases.count)
+            if let cpu = result.ratioCPU {
                 context.print(String(
                     format: "  CPU per referral: end to end %.0f µs (gateway %.0f, database %.0f); reference %.0f µs (pgbench %.0f, database %.0f)",
-                    gateway + database, gateway, database, reference.pgbenchCPUMicrosecondsPerReferral + referenceDatabase,
-                    reference.pgbenchCPUMicrosecondsPerReferral, referenceDatabase))
+                    cpu.endToEndGatewayMicroseconds + cpu.endToEndDatabaseMicroseconds, cpu.endToEndGatewayMicroseconds,
+                    cpu.endToEndDatabaseMicroseconds, cpu.referencePgbenchMicroseconds + cpu.referenceDatabaseMicroseconds,
+                    cpu.referencePgbenchMicroseconds, cpu.referenceDatabaseMicroseconds))
             }
         }
         if let ratio = result.historyOverEmpty { context.print(String(format: "end to end with %d in history ÷ empty: %.2f", result.historyRows, ratio)) }
