@@ -215,6 +215,43 @@ struct PipelineStoreTests {
         }
     }
 
+    /// A batch is stored with a plain insert, which fails on the key if one of its sender
+    /// message ids is known; the batch then goes again, skipping the known ones. New messages
+    /// beside a resend and a conflict are stored once, and the first try leaves no trace.
+    @Test func aBatchWithKnownMessageIdsStoresTheNewOnesOnce() async throws {
+        try await TestPostgres.withSchema(migrated: true) { pool async throws in
+            let store = PipelineStore(pool: pool, clock: ManualClock())
+            let known = childcareRequest()
+            guard case .stored(let knownID, _) = try await ingest(store, known) else {
+                Issue.record("not stored")
+                return
+            }
+            let entriesBefore = try await pool.query("SELECT count(*) FROM audit_log").single().decode(Int.self, at: 0)
+            let (first, second) = (childcareRequest(), childcareRequest())
+            let changed = childcareRequest(id: known.senderMessageID, children: 5)
+            let batch = [first, known, second, changed].map { (referral: $0, decisions: policy.evaluate($0)) }
+            let outcomes = try await store.ingest(batch, actor: "test", claimingFor: nil).outcomes
+            guard outcomes.count == 4, case .stored(let firstID, _) = outcomes[0], case .duplicate(knownID) = outcomes[1],
+                case .stored(let secondID, _) = outcomes[2], case .conflict(knownID) = outcomes[3]
+            else {
+                Issue.record("expected stored, duplicate, stored, conflict; got \(outcomes)")
+                return
+            }
+            #expect(try await pool.query("SELECT count(*) FROM message").single().decode(Int.self, at: 0) == 3)
+            #expect(try await pool.query("SELECT count(*) FROM delivery").single().decode(Int.self, at: 0) == 3)
+            for id in [firstID, secondID] { #expect(try await events(pool, id) == ["received", "routed", "minimised"]) }
+            #expect(try await events(pool, knownID).last == "conflict")
+            // Exactly those entries, numbered without a gap: the failed first try wrote nothing.
+            let after = try await pool.query("SELECT count(*), max(seq) FROM audit_log").single().decode((Int, Int).self)
+            #expect(after.0 == entriesBefore + 7 && after.1 == after.0)
+
+            // A batch of new ids only is stored by the first try.
+            let fresh = [childcareRequest(), childcareRequest()].map { (referral: $0, decisions: policy.evaluate($0)) }
+            let stored = try await store.ingest(fresh, actor: "test", claimingFor: nil).outcomes
+            #expect(stored.allSatisfy { if case .stored = $0 { true } else { false } })
+        }
+    }
+
     @Test func retriesBackOffWithinJitterBoundsThenDeliverOnce() async throws {
         try await TestPostgres.withSchema(migrated: true) { pool async throws in
             let clock = ManualClock()
