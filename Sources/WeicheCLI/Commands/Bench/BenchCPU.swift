@@ -50,10 +50,10 @@ struct CPUMeter {
     static func locate(_ configuration: PostgresConfiguration) async -> CPUMeter {
         let pool = PostgresConnectionPool(configuration: configuration, maxConnections: 1)
         let backend = try? await pool.query("SELECT pg_backend_pid()").single().decode(Int32.self, at: 0)
+        // Read while the session, and so its backend process, still exists.
+        let stat = backend.flatMap(ProcStat.read)
         await pool.close()
-        guard let backend,
-            let stat = ProcStat.read(backend), stat.command == "postgres",
-            let parent = ProcStat.read(stat.parent), parent.command == "postgres"
+        guard let stat, stat.command == "postgres", let parent = ProcStat.read(stat.parent), parent.command == "postgres"
         else { return CPUMeter(postmaster: nil) }
         return CPUMeter(postmaster: stat.parent)
     }
