@@ -169,6 +169,8 @@ struct BenchCommand: Command {
     func run(_ context: CommandContext) async throws {
         let payload = try BenchReference.payload()
         if printReferencePayload {
+            // The benchmark's own made-up referral ("Bench0 Person"), asked for by name: no
+            // stored message, no person's data.
             context.print(payload)
             return
         }
@@ -326,8 +328,8 @@ struct BenchCommand: Command {
     }
 
     func print(_ result: Result, _ context: CommandContext) {
-        func busy(_ share: Double?) -> String { share.map { "\(Int(($0 * 100).rounded())) %" } ?? "-" }
-        func micros(_ value: Double?) -> String { value.map { String(Int($0.rounded())) } ?? "-" }
+        func busy(_ share: Double?) -> String { share.map(Self.percent) ?? "-" }
+        func micros(_ value: Double?) -> String { value.map(Self.micros) ?? "-" }
         context.print("PHASE".padded(to: 48) + "REFERRALS".padded(to: 11) + "SECONDS".padded(to: 10) + "REFERRALS/S".padded(to: 13)
             + "CPU µs/REFERRAL: GATEWAY".padded(to: 26) + "DATABASE".padded(to: 10) + "CORES BUSY")
         for phase in result.phases {
@@ -367,8 +369,14 @@ struct BenchCommand: Command {
 
     /// `, database N, cores busy N %` for a progress line: what is known.
     static func describe(database: Double?, busy: Double?) -> String {
-        (database.map { ", database \(Int($0.rounded()))" } ?? "") + (busy.map { ", cores busy \(Int(($0 * 100).rounded())) %" } ?? "")
+        (database.map { ", database " + micros($0) } ?? "") + (busy.map { ", cores busy " + percent($0) } ?? "")
     }
+
+    /// Microseconds, rounded, as the table and the progress lines show them.
+    static func micros(_ value: Double) -> String { String(Int(value.rounded())) }
+
+    /// A share of 0 to 1 as a rounded percentage, e.g. `92 %`.
+    static func percent(_ share: Double) -> String { "\(Int((share * 100).rounded())) %" }
 
     func baseConfiguration(_ context: CommandContext) async throws -> PostgresConfiguration {
         switch try context.database() {
