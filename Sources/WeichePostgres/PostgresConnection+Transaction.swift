@@ -27,6 +27,23 @@ extension PostgresConnection {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
+        try await withTransactionEndingInStatement(level, waitingForFlush: waitingForFlush, settings: settings) { connection in
+            (try await body(connection), nil)
+        }
+    }
+
+    /// Runs `body` inside a transaction, as ``withTransaction(_:waitingForFlush:settings:isolation:_:)``
+    /// does, and then the last statement `body` returns, if any, together with the `COMMIT` in
+    /// one round trip (``queryThenCommit(_:file:line:)``). For a statement whose locks every
+    /// other transaction waits for, such as the audit log's append.
+    @discardableResult
+    public func withTransactionEndingInStatement<Result>(
+        _ level: PostgresIsolationLevel = .readCommitted,
+        waitingForFlush: Bool = true,
+        settings: [(name: String, value: String)] = [],
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> (result: Result, last: PostgresQuery?)
+    ) async throws -> Result {
         // One round trip: BEGIN and the settings as one simple query.
         let local = (waitingForFlush ? [] : [(name: "synchronous_commit", value: "off")]) + settings
         let begin = (["BEGIN ISOLATION LEVEL " + level.rawValue] + local.map {
@@ -34,19 +51,18 @@ extension PostgresConnection {
         }).joined(separator: "; ")
         do {
             try await execute(unsafeSQL: begin)
+            let (result, last) = try await body(self)
+            if let last {
+                try await queryThenCommit(last)
+            } else {
+                try await query("COMMIT")
+            }
+            return result
         } catch {
-            if !isBroken { _ = try? await query("ROLLBACK") }
+            // A failed COMMIT leaves no transaction to roll back.
+            if !isBroken, await isInTransaction { _ = try? await query("ROLLBACK") }
             throw error
         }
-        let result: Result
-        do {
-            result = try await body(self)
-        } catch {
-            if !isBroken { _ = try? await query("ROLLBACK") }
-            throw error
-        }
-        try await query("COMMIT")
-        return result
     }
 }
 

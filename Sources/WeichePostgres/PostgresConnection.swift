@@ -133,6 +133,71 @@ public actor PostgresConnection {
     @discardableResult
     public func query(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) throws(PostgresError) -> PostgresRows {
         let connection = try openHandle(file: file, line: line)
+        let (result, key) = try send(query, on: connection, file: file, line: line) { name, sql, count, types, values, lengths, formats in
+            if let name {
+                return PQexecPrepared(connection, name, count, values, lengths, formats, 1)
+            }
+            return PQexecParams(connection, sql, count, types, values, lengths, formats, 1)
+        }
+        return try checkPrepared(result, key: key, connection: connection, file: file, line: line)
+    }
+
+    /// Runs `query`, the last statement of the open transaction, and `COMMIT` in one round trip
+    /// (libpq's pipeline mode), and returns the statement's rows.
+    ///
+    /// A transaction that ends in its audit append holds the audit chain's head from that
+    /// statement until its commit returns; sent together, no round trip to the gateway and back
+    /// lies between the two (Docs/Performance.md). Should `query` fail, the server skips the
+    /// `COMMIT` and the transaction stays open and failed: the caller rolls it back. Should the
+    /// commit fail, the transaction is over.
+    @discardableResult
+    public func queryThenCommit(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) throws(PostgresError) -> PostgresRows {
+        let connection = try openHandle(file: file, line: line)
+        // Prepared (a call of its own) before the pipeline begins.
+        let (sent, key) = try send(query, on: connection, file: file, line: line) { name, sql, count, types, values, lengths, formats in
+            guard PQenterPipelineMode(connection) == 1 else { return Int32(0) }
+            if let name {
+                return PQsendQueryPrepared(connection, name, count, values, lengths, formats, 1)
+            }
+            return PQsendQueryParams(connection, sql, count, types, values, lengths, formats, 1)
+        }
+        let queued = sent == 1 && PQsendQueryParams(connection, "COMMIT", 0, nil, nil, nil, nil, 1) == 1 && PQpipelineSync(connection) == 1
+        // Each statement's result is followed by a NULL; the pipeline's end by its sync result.
+        let statement = queued ? PQgetResult(connection) : nil
+        if statement != nil { _ = PQgetResult(connection) }
+        let commit = statement != nil ? PQgetResult(connection) : nil
+        if commit != nil { _ = PQgetResult(connection) }
+        let sync = commit != nil ? PQgetResult(connection) : nil
+        let synced = sync.map { PQresultStatus($0) == PGRES_PIPELINE_SYNC } ?? false
+        if let sync { PQclear(sync) }
+        guard queued, synced, PQexitPipelineMode(connection) == 1 else {
+            if let statement { PQclear(statement) }
+            if let commit { PQclear(commit) }
+            // Out of step with the server: the session cannot be trusted with another statement.
+            let error = failure(connection, code: .protocolViolation, file: file, line: line)
+            close()
+            throw PostgresError(code: .connectionClosed, message: error.message, file: file, line: line)
+        }
+        let rows: PostgresRows
+        do throws(PostgresError) {
+            rows = try checkPrepared(statement, key: key, connection: connection, file: file, line: line)
+        } catch {
+            if let commit { PQclear(commit) }  // skipped (`PGRES_PIPELINE_ABORTED`) after the failure
+            throw error
+        }
+        _ = try check(commit, connection: connection, file: file, line: line)
+        return rows
+    }
+
+    /// Prepares `query` if it is to be prepared and calls `call` with its name (or `nil` and its
+    /// text), its parameters and their binary values: libpq's arguments for running it.
+    private func send<Sent>(
+        _ query: PostgresQuery, on connection: OpaquePointer, file: String, line: Int,
+        _ call: (
+            _ name: String?, _ sql: String, _ count: Int32, _ types: [UInt32], _ values: [UnsafePointer<CChar>?], _ lengths: [Int32],
+            _ formats: [Int32]
+        ) -> Sent
+    ) throws(PostgresError) -> (Sent, prepared: PreparedStatements.Key?) {
         let bindings = query.bindings
         if let encodingError = bindings.encodingError { throw encodingError }
         // Only statements whose parameter types are all known: one with a NULL left for the
@@ -140,25 +205,28 @@ public actor PostgresConnection {
         let preparable = bindings.count > 0 && !bindings.types.contains(0)
         let key = PreparedStatements.Key(sql: query.sql, types: bindings.types)
         let name = preparable ? try preparedName(for: key, connection: connection, file: file, line: line) : nil
-        let count = Int32(bindings.count)
         let lengths = bindings.slices.map { $0?.count ?? 0 }
         let formats = [Int32](repeating: 1, count: bindings.count)
-        let result = bindings.bytes.withUnsafeBufferPointer { buffer in
+        let sent = bindings.bytes.withUnsafeBufferPointer { buffer in
             let base = UnsafeRawPointer(buffer.baseAddress ?? UnsafePointer(Self.emptyValue))
             let values: [UnsafePointer<CChar>?] = bindings.slices.map { slice in
                 slice.map { (base + $0.start).assumingMemoryBound(to: CChar.self) }
             }
-            if let name {
-                return PQexecPrepared(connection, name, count, values, lengths, formats, 1)
-            }
-            return PQexecParams(connection, query.sql, count, bindings.types, values, lengths, formats, 1)
+            return call(name, query.sql, Int32(bindings.count), bindings.types, values, lengths, formats)
         }
+        return (sent, name != nil ? key : nil)
+    }
+
+    /// The rows of a statement's `result`; a prepared statement (`key`) that failed because
+    /// the tables changed shape, or was dropped, is prepared anew next time. The caller sees
+    /// this one failure, as after any passing error.
+    private func checkPrepared(
+        _ result: OpaquePointer?, key: PreparedStatements.Key?, connection: OpaquePointer, file: String, line: Int
+    ) throws(PostgresError) -> PostgresRows {
         do {
             return try check(result, connection: connection, file: file, line: line)
-        } catch where name != nil && PreparedStatements.invalidatingStates.contains(error.sqlState ?? "") {
-            // Prepared before a change of the tables' shape (or dropped by someone else): prepare
-            // it anew next time. The caller sees this one failure, as after any passing error.
-            prepared.forget(key)
+        } catch {
+            if let key, PreparedStatements.invalidatingStates.contains(error.sqlState ?? "") { prepared.forget(key) }
             throw error
         }
     }
@@ -189,6 +257,13 @@ public actor PostgresConnection {
     public func execute(unsafeSQL sql: String, file: String = #fileID, line: Int = #line) throws(PostgresError) {
         let connection = try openHandle(file: file, line: line)
         _ = try check(PQexec(connection, sql), connection: connection, file: file, line: line)
+    }
+
+    /// Whether the session is inside a transaction block, a failed one included.
+    public var isInTransaction: Bool {
+        guard let handle else { return false }
+        let status = PQtransactionStatus(handle)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR
     }
 
     /// Closes the connection. Later calls fail with ``PostgresError/Code/connectionClosed``.

@@ -79,10 +79,30 @@ public final class PostgresConnectionPool: Sendable {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
+        try await withTransactionEndingInStatement(
+            level, retryingConflicts: retryingConflicts, maxAttempts: maxAttempts, waitingForFlush: waitingForFlush, settings: settings
+        ) { connection in
+            (try await body(connection), nil)
+        }
+    }
+
+    /// Runs `body` in a transaction on a pooled connection, then the last statement it returns
+    /// together with the `COMMIT` in one round trip (see
+    /// ``PostgresConnection/withTransactionEndingInStatement(_:waitingForFlush:settings:isolation:_:)``).
+    @discardableResult
+    public func withTransactionEndingInStatement<Result>(
+        _ level: PostgresIsolationLevel = .readCommitted,
+        retryingConflicts: Bool = false,
+        maxAttempts: Int = 5,
+        waitingForFlush: Bool = true,
+        settings: [(name: String, value: String)] = [],
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> (result: Result, last: PostgresQuery?)
+    ) async throws -> Result {
         let attempts = retryingConflicts ? maxAttempts : 1
         return try await withTransactionRetry(maxAttempts: attempts) {
             try await withConnection { connection in
-                try await connection.withTransaction(level, waitingForFlush: waitingForFlush, settings: settings, body)
+                try await connection.withTransactionEndingInStatement(level, waitingForFlush: waitingForFlush, settings: settings, body)
             }
         }
     }

@@ -62,6 +62,56 @@ struct TransactionAndPoolTests {
         }
     }
 
+    /// The last statement and the COMMIT go in one round trip (pipeline mode): its rows come
+    /// back, the change commits, and a prepared statement runs there as anywhere.
+    @Test func theLastStatementAndTheCommitGoTogether() async throws {
+        try await TestPostgres.withSchema(maxConnections: 1) { pool async throws in
+            try await pool.query("CREATE TABLE t (x int)")
+            for value in [1, 2] {  // The second time, the statement is already prepared.
+                let returned = try await pool.withConnection { connection in
+                    try await connection.execute(unsafeSQL: "BEGIN")
+                    try await connection.query("INSERT INTO t VALUES (0)")
+                    let rows = try await connection.queryThenCommit("INSERT INTO t VALUES (\(value)) RETURNING x * 10")
+                    return (try rows.single().decode(Int.self, at: 0), await connection.isInTransaction)
+                }
+                #expect(returned == (value * 10, false))
+            }
+            let result = try await pool.withTransactionEndingInStatement { connection in
+                try await connection.query("INSERT INTO t VALUES (3)")
+                return ("body's result", "INSERT INTO t VALUES (\(4))")
+            }
+            #expect(result == "body's result")
+            let values = try await pool.query("SELECT x FROM t ORDER BY x").map { try $0.decode(Int.self, at: 0) }
+            #expect(values == [0, 0, 1, 2, 3, 4])
+        }
+    }
+
+    /// A failing last statement leaves the transaction failed, not committed: it is rolled
+    /// back and the session is usable. A failing COMMIT (a deferred key) ends it as well.
+    @Test func aFailingLastStatementOrCommitCommitsNothingAndLeavesTheSessionUsable() async throws {
+        try await TestPostgres.withSchema(maxConnections: 1) { pool async throws in
+            try await pool.query("CREATE TABLE t (x int UNIQUE DEFERRABLE INITIALLY DEFERRED)")
+            let failing: [(String, PostgresQuery, String)] = [
+                ("last statement", "INSERT INTO t VALUES (\(1) / 0)", "22012"),
+                ("commit", "INSERT INTO t VALUES (\(7))", "23505"),
+            ]
+            for (what, last, sqlState) in failing {
+                let error = await #expect(throws: PostgresError.self, "\(what)") {
+                    try await pool.withTransactionEndingInStatement { connection in
+                        try await connection.query("INSERT INTO t VALUES (7)")
+                        return ((), last)
+                    }
+                }
+                #expect(error?.sqlState == sqlState, "\(what)")
+                let state = try await pool.withConnection { connection in
+                    (await connection.isInTransaction, connection.isBroken)
+                }
+                #expect(state == (false, false), "\(what)")
+                #expect(try await pool.query("SELECT count(*)::int FROM t").single().decode(Int.self, at: 0) == 0, "\(what)")
+            }
+        }
+    }
+
     @Test func retryHelperRerunsSerializationFailuresOnly() async throws {
         let attempts = Mutex(0)
         let value = try await withTransactionRetry(maxAttempts: 5) {

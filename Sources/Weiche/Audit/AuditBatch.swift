@@ -99,7 +99,13 @@ public struct AuditBatch: Sendable {
     /// Appends the batch on `connection`, inside the caller's transaction: one typed array per
     /// field, entry i being the i-th element of each (migration 14).
     public func append(on connection: PostgresConnection) async throws {
-        guard !events.isEmpty else { return }
+        guard let query = appendQuery else { return }
+        try await connection.query(query)
+    }
+
+    /// The statement that appends the batch, or `nil` if it is empty.
+    public var appendQuery: PostgresQuery? {
+        guard !events.isEmpty else { return nil }
         let columns = self.columns
         var bindings = PostgresBindings(reservingCapacity: 1_024 + events.count * 250)
         bindings.append(columns.ats)
@@ -109,7 +115,7 @@ public struct AuditBatch: Sendable {
         bindings.append(columns.agencies)
         bindings.append(columns.subjects)
         bindings.append(columns.details)
-        try await connection.query(PostgresQuery(unsafeSQL: Self.appendSQL, bindings: bindings))
+        return PostgresQuery(unsafeSQL: Self.appendSQL, bindings: bindings)
     }
 
     /// The statement of an append: times, actors, kinds, messages, agencies, subjects and
@@ -155,18 +161,19 @@ extension AuditDetails: PostgresArrayElement {
 
 extension PostgresConnectionPool {
     /// Runs `body` in a transaction and appends the audit events it collected at the end of it,
-    /// so the state change and its record commit together or not at all.
+    /// so the state change and its record commit together or not at all. The append and the
+    /// `COMMIT` go in one round trip: from the append to the commit, every other appender waits
+    /// for the chain's head (Docs/Performance.md).
     public func withAuditedTransaction<Result>(
         waitingForFlush: Bool = true,
         settings: [(name: String, value: String)] = [],
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection, inout AuditBatch) async throws -> Result
     ) async throws -> Result {
-        try await withTransaction(waitingForFlush: waitingForFlush, settings: settings) { connection in
+        try await withTransactionEndingInStatement(waitingForFlush: waitingForFlush, settings: settings) { connection in
             var batch = AuditBatch()
             let result = try await body(connection, &batch)
-            try await batch.append(on: connection)
-            return result
+            return (result, batch.appendQuery)
         }
     }
 }
