@@ -11,7 +11,8 @@ import WeichePostgres
 enum BenchReference {
     /// One pgbench transaction: ingest `:batch` referrals (messages, their deliveries claimed
     /// for this client, audit), then complete the deliveries (attempts, states, audit), as
-    /// `weiche serve` does with what it reads (Decision 0009). The values the gateway computes
+    /// `weiche serve` does with what it reads (Decision 0009). Each audit append goes with its
+    /// `COMMIT` in one pipeline, as the gateway sends them. The values the gateway computes
     /// itself (ids, rows, outcomes) are made by SQL statements of their own, outside the
     /// transactions where possible.
     static func script() -> String {
@@ -67,15 +68,21 @@ enum BenchReference {
             "BEGIN;",
             oneLine(insertMessages) + ";",
             oneLine(insertDeliveries) + ";",
+            // The audit append and the COMMIT in one round trip, as the gateway sends them
+            // (`PostgresConnection.queryThenCommit`).
+            "\\startpipeline",
             oneLine(ingestAudit) + ";",
             "COMMIT;",
+            "\\endpipeline",
             "BEGIN;",
             // The completion's transaction has the gateway's settings (PipelineStore.complete).
             setLocal(PipelineStore.queueSettings),
             oneLine(fill(PipelineStore.insertAttemptsSQL, completions)) + ";",
             oneLine(fill(PipelineStore.completeDeliveriesSQL, completions)) + ";",
+            "\\startpipeline",
             oneLine(completeAudit) + ";",
             "COMMIT;",
+            "\\endpipeline",
         ].joined(separator: "\n") + "\n"
     }
 
