@@ -45,10 +45,7 @@ extension PostgresConnection {
         _ body: (PostgresConnection) async throws -> (result: Result, last: PostgresQuery?)
     ) async throws -> Result {
         // One round trip: BEGIN and the settings as one simple query.
-        let local = (waitingForFlush ? [] : [(name: "synchronous_commit", value: "off")]) + settings
-        let begin = (["BEGIN ISOLATION LEVEL " + level.rawValue] + local.map {
-            "SET LOCAL " + PostgresQuery.quoteIdentifier($0.name) + " TO " + PostgresQuery.quoteLiteral($0.value)
-        }).joined(separator: "; ")
+        let begin = Self.beginStatements(level, waitingForFlush: waitingForFlush, settings: settings).joined(separator: "; ")
         do {
             try await execute(unsafeSQL: begin)
             let (result, last) = try await body(self)
@@ -62,6 +59,38 @@ extension PostgresConnection {
             // A failed COMMIT leaves no transaction to roll back.
             if !isBroken, await isInTransaction { _ = try? await query("ROLLBACK") }
             throw error
+        }
+    }
+}
+
+extension PostgresConnection {
+    /// Runs `statements` as one transaction in one round trip (``pipeline(_:file:line:)``), with
+    /// the `BEGIN`, the settings and the `COMMIT`, and returns each statement's rows. For a
+    /// transaction whose statements do not depend on each other's results. Should one fail,
+    /// nothing is committed: the transaction is rolled back and the failure thrown.
+    @discardableResult
+    public func transaction(
+        _ statements: [PostgresQuery], level: PostgresIsolationLevel = .readCommitted, waitingForFlush: Bool = true,
+        settings: [(name: String, value: String)] = [],
+        file: String = #fileID, line: Int = #line
+    ) async throws -> [PostgresRows] {
+        let begin = Self.beginStatements(level, waitingForFlush: waitingForFlush, settings: settings)
+        do {
+            let rows = try pipeline(begin.map { PostgresQuery(unsafeSQL: $0) } + statements + ["COMMIT"], file: file, line: line)
+            return Array(rows[begin.count..<(begin.count + statements.count)])
+        } catch {
+            if !isBroken, isInTransaction { _ = try? query("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// `BEGIN` at `level`, and a `SET LOCAL` for each setting (and for not waiting for the flush).
+    static func beginStatements(
+        _ level: PostgresIsolationLevel, waitingForFlush: Bool, settings: [(name: String, value: String)]
+    ) -> [String] {
+        let local = (waitingForFlush ? [] : [(name: "synchronous_commit", value: "off")]) + settings
+        return ["BEGIN ISOLATION LEVEL " + level.rawValue] + local.map {
+            "SET LOCAL " + PostgresQuery.quoteIdentifier($0.name) + " TO " + PostgresQuery.quoteLiteral($0.value)
         }
     }
 }

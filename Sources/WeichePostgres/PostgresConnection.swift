@@ -133,17 +133,18 @@ public actor PostgresConnection {
     @discardableResult
     public func query(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) throws(PostgresError) -> PostgresRows {
         let connection = try openHandle(file: file, line: line)
-        let (result, key) = try send(query, on: connection, file: file, line: line) { name, sql, count, types, values, lengths, formats in
+        let statement = try prepare(query, on: connection, file: file, line: line)
+        let result = withArguments(of: query, statement) { name, sql, count, types, values, lengths, formats in
             if let name {
                 return PQexecPrepared(connection, name, count, values, lengths, formats, 1)
             }
             return PQexecParams(connection, sql, count, types, values, lengths, formats, 1)
         }
-        return try checkPrepared(result, key: key, connection: connection, file: file, line: line)
+        return try checkPrepared(result, statement, connection: connection, file: file, line: line)
     }
 
     /// Runs `query`, the last statement of the open transaction, and `COMMIT` in one round trip
-    /// (libpq's pipeline mode), and returns the statement's rows.
+    /// (``pipeline(_:file:line:)``), and returns the statement's rows.
     ///
     /// A transaction that ends in its audit append holds the audit chain's head from that
     /// statement until its commit returns; sent together, no round trip to the gateway and back
@@ -152,81 +153,112 @@ public actor PostgresConnection {
     /// commit fail, the transaction is over.
     @discardableResult
     public func queryThenCommit(_ query: PostgresQuery, file: String = #fileID, line: Int = #line) throws(PostgresError) -> PostgresRows {
+        try pipeline([query, "COMMIT"], file: file, line: line)[0]
+    }
+
+    /// Runs `queries` in order in one round trip (libpq's pipeline mode) and returns the rows of
+    /// each. The server runs them as it would one by one, but after the first failure it skips
+    /// the rest: that failure is thrown. Statements before a failure have run; inside a
+    /// transaction (an explicit `BEGIN` among them or before), it is left open and failed, for
+    /// the caller to roll back.
+    public func pipeline(_ queries: [PostgresQuery], file: String = #fileID, line: Int = #line) throws(PostgresError) -> [PostgresRows] {
         let connection = try openHandle(file: file, line: line)
-        // Prepared (a call of its own) before the pipeline begins.
-        let (sent, key) = try send(query, on: connection, file: file, line: line) { name, sql, count, types, values, lengths, formats in
-            guard PQenterPipelineMode(connection) == 1 else { return Int32(0) }
-            if let name {
-                return PQsendQueryPrepared(connection, name, count, values, lengths, formats, 1)
-            }
-            return PQsendQueryParams(connection, sql, count, types, values, lengths, formats, 1)
+        // Each is prepared first, with a call of its own: no such call is allowed in a pipeline.
+        var statements: [PreparedStatement] = []
+        statements.reserveCapacity(queries.count)
+        for query in queries {
+            statements.append(try prepare(query, on: connection, file: file, line: line))
         }
-        let queued = sent == 1 && PQsendQueryParams(connection, "COMMIT", 0, nil, nil, nil, nil, 1) == 1 && PQpipelineSync(connection) == 1
+        var queued = PQenterPipelineMode(connection) == 1
+        for index in queries.indices where queued {
+            queued = withArguments(of: queries[index], statements[index]) { name, sql, count, types, values, lengths, formats in
+                if let name {
+                    return PQsendQueryPrepared(connection, name, count, values, lengths, formats, 1)
+                }
+                return PQsendQueryParams(connection, sql, count, types, values, lengths, formats, 1)
+            } == 1
+        }
+        queued = queued && PQpipelineSync(connection) == 1
         // Each statement's result is followed by a NULL; the pipeline's end by its sync result.
-        let statement = queued ? PQgetResult(connection) : nil
-        if statement != nil { _ = PQgetResult(connection) }
-        let commit = statement != nil ? PQgetResult(connection) : nil
-        if commit != nil { _ = PQgetResult(connection) }
-        let sync = commit != nil ? PQgetResult(connection) : nil
+        var results: [OpaquePointer] = []
+        while queued, results.count < queries.count, let result = PQgetResult(connection) {
+            results.append(result)
+            _ = PQgetResult(connection)
+        }
+        let sync = results.count == queries.count ? PQgetResult(connection) : nil
         let synced = sync.map { PQresultStatus($0) == PGRES_PIPELINE_SYNC } ?? false
         if let sync { PQclear(sync) }
-        guard queued, synced, PQexitPipelineMode(connection) == 1 else {
-            if let statement { PQclear(statement) }
-            if let commit { PQclear(commit) }
+        guard synced, PQexitPipelineMode(connection) == 1 else {
+            results.forEach { PQclear($0) }
             // Out of step with the server: the session cannot be trusted with another statement.
             let error = failure(connection, code: .protocolViolation, file: file, line: line)
             close()
             throw PostgresError(code: .connectionClosed, message: error.message, file: file, line: line)
         }
-        let rows: PostgresRows
-        do throws(PostgresError) {
-            rows = try checkPrepared(statement, key: key, connection: connection, file: file, line: line)
-        } catch {
-            if let commit { PQclear(commit) }  // skipped (`PGRES_PIPELINE_ABORTED`) after the failure
-            throw error
+        var rows: [PostgresRows] = []
+        rows.reserveCapacity(results.count)
+        for index in results.indices {
+            do throws(PostgresError) {
+                rows.append(try checkPrepared(results[index], statements[index], connection: connection, file: file, line: line))
+            } catch {
+                // The rest were skipped (`PGRES_PIPELINE_ABORTED`).
+                results[(index + 1)...].forEach { PQclear($0) }
+                throw error
+            }
         }
-        _ = try check(commit, connection: connection, file: file, line: line)
         return rows
     }
 
-    /// Prepares `query` if it is to be prepared and calls `call` with its name (or `nil` and its
-    /// text), its parameters and their binary values: libpq's arguments for running it.
-    private func send<Sent>(
-        _ query: PostgresQuery, on connection: OpaquePointer, file: String, line: Int,
-        _ call: (
-            _ name: String?, _ sql: String, _ count: Int32, _ types: [UInt32], _ values: [UnsafePointer<CChar>?], _ lengths: [Int32],
-            _ formats: [Int32]
-        ) -> Sent
-    ) throws(PostgresError) -> (Sent, prepared: PreparedStatements.Key?) {
+    /// A statement ready to run: its name if it is prepared in this session (else it is sent
+    /// as text with its parameters).
+    private struct PreparedStatement {
+        var name: String?
+        var key: PreparedStatements.Key?
+    }
+
+    /// Prepares `query` if it is to be prepared (and is not yet).
+    private func prepare(_ query: PostgresQuery, on connection: OpaquePointer, file: String, line: Int) throws(PostgresError) -> PreparedStatement {
         let bindings = query.bindings
         if let encodingError = bindings.encodingError { throw encodingError }
         // Only statements whose parameter types are all known: one with a NULL left for the
         // server to type would keep the type inferred the first time, whatever the table became.
-        let preparable = bindings.count > 0 && !bindings.types.contains(0)
+        guard bindings.count > 0, !bindings.types.contains(0) else { return PreparedStatement() }
         let key = PreparedStatements.Key(sql: query.sql, types: bindings.types)
-        let name = preparable ? try preparedName(for: key, connection: connection, file: file, line: line) : nil
+        guard let name = try preparedName(for: key, connection: connection, file: file, line: line) else { return PreparedStatement() }
+        return PreparedStatement(name: name, key: key)
+    }
+
+    /// Calls `call` with libpq's arguments for running `query`: its name (or `nil` and its
+    /// text), its parameters and their binary values.
+    private func withArguments<Sent>(
+        of query: PostgresQuery, _ statement: PreparedStatement,
+        _ call: (
+            _ name: String?, _ sql: String, _ count: Int32, _ types: [UInt32], _ values: [UnsafePointer<CChar>?], _ lengths: [Int32],
+            _ formats: [Int32]
+        ) -> Sent
+    ) -> Sent {
+        let bindings = query.bindings
         let lengths = bindings.slices.map { $0?.count ?? 0 }
         let formats = [Int32](repeating: 1, count: bindings.count)
-        let sent = bindings.bytes.withUnsafeBufferPointer { buffer in
+        return bindings.bytes.withUnsafeBufferPointer { buffer in
             let base = UnsafeRawPointer(buffer.baseAddress ?? UnsafePointer(Self.emptyValue))
             let values: [UnsafePointer<CChar>?] = bindings.slices.map { slice in
                 slice.map { (base + $0.start).assumingMemoryBound(to: CChar.self) }
             }
-            return call(name, query.sql, Int32(bindings.count), bindings.types, values, lengths, formats)
+            return call(statement.name, query.sql, Int32(bindings.count), bindings.types, values, lengths, formats)
         }
-        return (sent, name != nil ? key : nil)
     }
 
-    /// The rows of a statement's `result`; a prepared statement (`key`) that failed because
-    /// the tables changed shape, or was dropped, is prepared anew next time. The caller sees
-    /// this one failure, as after any passing error.
+    /// The rows of a statement's `result`. A prepared statement that failed because the tables
+    /// changed shape, or was dropped, is prepared anew next time; the caller sees this one
+    /// failure, as after any passing error.
     private func checkPrepared(
-        _ result: OpaquePointer?, key: PreparedStatements.Key?, connection: OpaquePointer, file: String, line: Int
+        _ result: OpaquePointer?, _ statement: PreparedStatement, connection: OpaquePointer, file: String, line: Int
     ) throws(PostgresError) -> PostgresRows {
-        do {
+        do throws(PostgresError) {
             return try check(result, connection: connection, file: file, line: line)
         } catch {
-            if let key, PreparedStatements.invalidatingStates.contains(error.sqlState ?? "") { prepared.forget(key) }
+            if let key = statement.key, PreparedStatements.invalidatingStates.contains(error.sqlState ?? "") { prepared.forget(key) }
             throw error
         }
     }

@@ -107,6 +107,20 @@ public final class PostgresConnectionPool: Sendable {
         }
     }
 
+    /// Runs `statements` as one transaction in one round trip on a pooled connection (see
+    /// ``PostgresConnection/transaction(_:level:waitingForFlush:settings:file:line:)``).
+    @discardableResult
+    public func transaction(
+        _ statements: [PostgresQuery], level: PostgresIsolationLevel = .readCommitted, waitingForFlush: Bool = true,
+        settings: [(name: String, value: String)] = [],
+        file: String = #fileID, line: Int = #line
+    ) async throws -> [PostgresRows] {
+        try await withConnection { connection in
+            try await connection.transaction(
+                statements, level: level, waitingForFlush: waitingForFlush, settings: settings, file: file, line: line)
+        }
+    }
+
     /// Closes idle connections and fails waiting and later calls with `poolClosed`.
     /// Connections in use are closed when they are returned.
     public func close() async {

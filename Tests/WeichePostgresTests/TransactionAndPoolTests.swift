@@ -112,6 +112,37 @@ struct TransactionAndPoolTests {
         }
     }
 
+    /// A transaction in one round trip: the statements' rows come back (not the BEGIN's, the
+    /// settings' or the COMMIT's), its settings hold inside it alone, and a failure anywhere
+    /// commits nothing and leaves the session usable, outside any transaction.
+    @Test func aTransactionInOneRoundTripCommitsAllOrNothing() async throws {
+        try await TestPostgres.withSchema(maxConnections: 1) { pool async throws in
+            try await pool.query("CREATE TABLE t (x int)")
+            let rows = try await pool.transaction(
+                ["INSERT INTO t VALUES (\(1)), (\(2)) RETURNING x::text", "SELECT current_setting('application_name')"],
+                settings: [(name: "application_name", value: "in one round trip")])
+            #expect(try rows.map { try $0.map { try $0.decode(String.self, at: 0) } } == [["1", "2"], ["in one round trip"]])
+            let outside = try await pool.query("SELECT current_setting('application_name')").single().decode(String.self, at: 0)
+            #expect(outside != "in one round trip")
+            let failing: [(String, [PostgresQuery], [(name: String, value: String)], String)] = [
+                ("a statement", ["INSERT INTO t VALUES (\(3))", "INSERT INTO t VALUES (\(4) / 0)", "INSERT INTO t VALUES (\(5))"], [], "22012"),
+                ("a setting", ["INSERT INTO t VALUES (\(6))"], [(name: "no_such_setting_x", value: "1")], "42704"),
+            ]
+            for (what, statements, settings, sqlState) in failing {
+                let error = await #expect(throws: PostgresError.self, "\(what)") {
+                    try await pool.transaction(statements, settings: settings)
+                }
+                #expect(error?.sqlState == sqlState, "\(what)")
+                let state = try await pool.withConnection { connection in
+                    (await connection.isInTransaction, connection.isBroken)
+                }
+                #expect(state == (false, false), "\(what)")
+            }
+            let values = try await pool.query("SELECT x FROM t ORDER BY x").map { try $0.decode(Int.self, at: 0) }
+            #expect(values == [1, 2])
+        }
+    }
+
     @Test func retryHelperRerunsSerializationFailuresOnly() async throws {
         let attempts = Mutex(0)
         let value = try await withTransactionRetry(maxAttempts: 5) {

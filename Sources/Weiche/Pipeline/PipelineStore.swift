@@ -74,24 +74,30 @@ public struct PipelineStore: Sendable {
         }
         // Optimistically: a sender's message id is nearly always new, and a plain insert costs
         // the database about 8 µs a message less than one that skips known ids (`ON CONFLICT`
-        // inserts speculatively and confirms each row in the WAL; Docs/Performance.md). A batch
-        // with a known id fails on the key before anything else is written, and goes again.
+        // inserts speculatively and confirms each row in the WAL; Docs/Performance.md). Nothing
+        // then depends on what the database answers, so the whole transaction goes in one round
+        // trip. A batch with a known id fails on the key before anything else is written, and
+        // goes again, statement by statement.
+        let all = Set(messages.map(\.id))
+        let plan = try plan(messages, of: batch, inserted: all, existing: [:], at: now, actor: actor, claimingFor: claimant)
         do {
-            return try await store(messages, of: batch, at: now, actor: actor, claimingFor: claimant, skippingKnown: false)
+            try await pool.transaction([PostgresQuery(unsafeSQL: Self.insertMessagesSQL, bindings: MessageRow.bindings(messages))]
+                + [plan.deliveries, plan.audit.appendQuery].compactMap { $0 })
+            return (plan.outcomes, plan.claims)
         } catch let error as PostgresError where error.sqlState == "23505" && error.constraintName == "message_sender_message_key" {
-            return try await store(messages, of: batch, at: now, actor: actor, claimingFor: claimant, skippingKnown: true)
+            return try await storeSkippingKnown(messages, of: batch, at: now, actor: actor, claimingFor: claimant)
         }
     }
 
-    /// One ingest transaction: the messages (with `skippingKnown`, those whose sender's message
-    /// id is not stored yet; otherwise all, or the key's error), their deliveries, the audit.
-    private func store(
+    /// One ingest transaction for a batch that holds a sender's message id stored before: the
+    /// messages whose id is new, their deliveries, the audit; the others are found as resends
+    /// or conflicts.
+    private func storeSkippingKnown(
         _ messages: [MessageRow], of batch: [(referral: Referral, decisions: [Policy.Decision])], at now: Date, actor: String,
-        claimingFor claimant: IngestClaim?, skippingKnown: Bool
+        claimingFor claimant: IngestClaim?
     ) async throws -> (outcomes: [IngestOutcome], claims: [Claim]) {
         try await pool.withAuditedTransaction { connection, audit in
-            let statement = skippingKnown ? Self.insertNewMessagesSQL : Self.insertMessagesSQL
-            let inserted = Set(try await connection.query(PostgresQuery(unsafeSQL: statement, bindings: MessageRow.bindings(messages)))
+            let inserted = Set(try await connection.query(PostgresQuery(unsafeSQL: Self.insertNewMessagesSQL, bindings: MessageRow.bindings(messages)))
                 .map { try $0.decode(UUID.self, at: 0) })
             var existing: [String: (UUID, String)] = [:]
             if inserted.count < messages.count {
@@ -101,73 +107,93 @@ public struct PipelineStore: Sendable {
                     existing[sender + "\u{0}" + senderID] = (id, hash)
                 }
             }
-            var outcomes: [IngestOutcome] = []
-            var deliveries: [DeliveryRow] = []
-            for index in messages.indices {
-                let messageID = messages[index].id
-                guard inserted.contains(messageID) else {
-                    let (message, referral) = (messages[index], batch[index].referral)
-                    guard let (existingID, existingHash) = existing[message.sender + "\u{0}" + message.senderMessageId] else {
-                        throw WeicheError(.conflict, "message \(message.senderMessageId) from \(message.sender) was neither stored nor found")
-                    }
-                    if existingHash == message.contentSha256 {
-                        outcomes.append(.duplicate(messageID: existingID))
-                    } else {
-                        audit.add(AuditEvent(.conflict, at: now, actor: actor, message: existingID, agency: referral.sender, details: [
-                            "reason": "sender message id \(referral.senderMessageID) was used before for different content"
-                        ]))
-                        outcomes.append(.conflict(messageID: existingID))
-                    }
-                    continue
-                }
-                audit.add(AuditEvent(.received, at: now, actor: actor, message: messageID, agency: batch[index].referral.sender, details: [
-                    "type": messages[index].type, "senderMessageId": messages[index].senderMessageId,
-                ]))
-                var created: [AgencyID: UUID] = [:]
-                for decision in batch[index].decisions {
-                    switch decision {
-                    case .refused(let refusal):
-                        audit.add(AuditEvent(.refused, at: now, actor: actor, message: messageID, agency: refusal.recipient, details: [
-                            "code": refusal.code.rawValue, "reason": refusal.reason,
-                        ]))
-                    case .allowed(let allowed):
-                        var content = allowed.referral
-                        content.id = messageID
-                        let deliveryID = UUID.timeOrdered(at: now)
-                        deliveries.append(DeliveryRow(
-                            id: deliveryID, messageId: messageID, recipient: allowed.recipient, referral: content, terms: allowed.terms))
-                        created[allowed.recipient] = deliveryID
-                        audit.add(AuditEvent(.routed, at: now, actor: actor, message: messageID, agency: allowed.recipient, details: [
-                            "legalBasis": allowed.route.legalBasis, "purpose": allowed.route.purpose,
-                        ]))
-                        if !allowed.minimisation.isEmpty {
-                            audit.add(AuditEvent(.minimised, at: now, actor: actor, message: messageID, agency: allowed.recipient, details: [
-                                "removed": allowed.minimisation.removed.map { "\($0.field) (\($0.category.rawValue))" }.joined(separator: ", ")
-                            ]))
-                        }
-                    }
-                }
-                outcomes.append(.stored(messageID: messageID, deliveries: created))
-            }
-            guard !deliveries.isEmpty else { return (outcomes, []) }
-            var bindings = DeliveryRow.bindings(deliveries)
-            bindings.append(now)
-            if let claimant {
-                bindings.append(claimant.worker)
-                bindings.append(now.addingTimeInterval(claimant.lease.seconds))
-            } else {
-                bindings.appendNull(.text)
-                bindings.appendNull(.timestamptz)
-            }
-            try await connection.query(PostgresQuery(unsafeSQL: Self.insertDeliveriesSQL, bindings: bindings))
-            guard let claimant else { return (outcomes, []) }
-            // The content as a worker's claim would read it back, without reading the bytes just written.
-            let claims = deliveries.map { delivery in
-                Claim(deliveryID: delivery.id, messageID: delivery.messageId, recipient: delivery.recipient, attempt: 1,
-                      content: ReferralJSON.asStored(delivery.referral), receipt: nil, worker: claimant.worker, claimedAt: now)
-            }
-            return (outcomes, claims)
+            let plan = try plan(messages, of: batch, inserted: inserted, existing: existing, at: now, actor: actor, claimingFor: claimant)
+            if let deliveries = plan.deliveries { try await connection.query(deliveries) }
+            audit = plan.audit
+            return (plan.outcomes, plan.claims)
         }
+    }
+
+    /// What an ingest writes besides the messages, given which of them were `inserted` and the
+    /// id and content hash of those `existing` before (by sender and sender's message id).
+    private struct IngestPlan {
+        var outcomes: [IngestOutcome] = []
+        /// The statement inserting the deliveries; `nil` if there are none.
+        var deliveries: PostgresQuery?
+        var audit = AuditBatch()
+        var claims: [Claim] = []
+    }
+
+    private func plan(
+        _ messages: [MessageRow], of batch: [(referral: Referral, decisions: [Policy.Decision])], inserted: Set<UUID>,
+        existing: [String: (UUID, String)], at now: Date, actor: String, claimingFor claimant: IngestClaim?
+    ) throws -> IngestPlan {
+        var plan = IngestPlan()
+        var deliveries: [DeliveryRow] = []
+        for index in messages.indices {
+            let messageID = messages[index].id
+            guard inserted.contains(messageID) else {
+                let (message, referral) = (messages[index], batch[index].referral)
+                guard let (existingID, existingHash) = existing[message.sender + "\u{0}" + message.senderMessageId] else {
+                    throw WeicheError(.conflict, "message \(message.senderMessageId) from \(message.sender) was neither stored nor found")
+                }
+                if existingHash == message.contentSha256 {
+                    plan.outcomes.append(.duplicate(messageID: existingID))
+                } else {
+                    plan.audit.add(AuditEvent(.conflict, at: now, actor: actor, message: existingID, agency: referral.sender, details: [
+                        "reason": "sender message id \(referral.senderMessageID) was used before for different content"
+                    ]))
+                    plan.outcomes.append(.conflict(messageID: existingID))
+                }
+                continue
+            }
+            plan.audit.add(AuditEvent(.received, at: now, actor: actor, message: messageID, agency: batch[index].referral.sender, details: [
+                "type": messages[index].type, "senderMessageId": messages[index].senderMessageId,
+            ]))
+            var created: [AgencyID: UUID] = [:]
+            for decision in batch[index].decisions {
+                switch decision {
+                case .refused(let refusal):
+                    plan.audit.add(AuditEvent(.refused, at: now, actor: actor, message: messageID, agency: refusal.recipient, details: [
+                        "code": refusal.code.rawValue, "reason": refusal.reason,
+                    ]))
+                case .allowed(let allowed):
+                    var content = allowed.referral
+                    content.id = messageID
+                    let deliveryID = UUID.timeOrdered(at: now)
+                    deliveries.append(DeliveryRow(
+                        id: deliveryID, messageId: messageID, recipient: allowed.recipient, referral: content, terms: allowed.terms))
+                    created[allowed.recipient] = deliveryID
+                    plan.audit.add(AuditEvent(.routed, at: now, actor: actor, message: messageID, agency: allowed.recipient, details: [
+                        "legalBasis": allowed.route.legalBasis, "purpose": allowed.route.purpose,
+                    ]))
+                    if !allowed.minimisation.isEmpty {
+                        plan.audit.add(AuditEvent(.minimised, at: now, actor: actor, message: messageID, agency: allowed.recipient, details: [
+                            "removed": allowed.minimisation.removed.map { "\($0.field) (\($0.category.rawValue))" }.joined(separator: ", ")
+                        ]))
+                    }
+                }
+            }
+            plan.outcomes.append(.stored(messageID: messageID, deliveries: created))
+        }
+        guard !deliveries.isEmpty else { return plan }
+        var bindings = DeliveryRow.bindings(deliveries)
+        bindings.append(now)
+        if let claimant {
+            bindings.append(claimant.worker)
+            bindings.append(now.addingTimeInterval(claimant.lease.seconds))
+        } else {
+            bindings.appendNull(.text)
+            bindings.appendNull(.timestamptz)
+        }
+        plan.deliveries = PostgresQuery(unsafeSQL: Self.insertDeliveriesSQL, bindings: bindings)
+        guard let claimant else { return plan }
+        // The content as a worker's claim would read it back, without reading the bytes just written.
+        plan.claims = deliveries.map { delivery in
+            Claim(deliveryID: delivery.id, messageID: delivery.messageId, recipient: delivery.recipient, attempt: 1,
+                  content: ReferralJSON.asStored(delivery.referral), receipt: nil, worker: claimant.worker, claimedAt: now)
+        }
+        return plan
     }
 
     /// A message as the insert statement reads it, the referral already JSON.
