@@ -164,10 +164,11 @@ public actor PostgresConnection {
     public func pipeline(_ queries: [PostgresQuery], file: String = #fileID, line: Int = #line) throws(PostgresError) -> [PostgresRows] {
         let connection = try openHandle(file: file, line: line)
         // Each is prepared first, with a call of its own: no such call is allowed in a pipeline.
+        // More than the session keeps would push each other out: those go as text.
         var statements: [PreparedStatement] = []
         statements.reserveCapacity(queries.count)
         for query in queries {
-            statements.append(try prepare(query, on: connection, file: file, line: line))
+            statements.append(queries.count <= prepared.limit ? try prepare(query, on: connection, file: file, line: line) : PreparedStatement())
         }
         var queued = PQenterPipelineMode(connection) == 1
         for index in queries.indices where queued {
@@ -268,7 +269,7 @@ public actor PostgresConnection {
     private func preparedName(
         for key: PreparedStatements.Key, connection: OpaquePointer, file: String, line: Int
     ) throws(PostgresError) -> String? {
-        if let name = prepared.name(for: key) { return name }
+        if let name = prepared.use(key) { return name }
         guard prepared.limit > 0 else { return nil }
         while let evicted = prepared.evictionCandidate {
             do {
@@ -428,8 +429,9 @@ public actor PostgresConnection {
     }
 }
 
-/// The statements one session has prepared: by SQL text and parameter types, in the order
-/// they were prepared (the oldest is deallocated first when the limit is reached).
+/// The statements one session has prepared: by SQL text and parameter types. When the limit is
+/// reached, the one used least recently is deallocated first (so a pipeline's statements,
+/// prepared one after the other, never push each other out).
 struct PreparedStatements {
     struct Key: Hashable {
         var sql: String
@@ -445,6 +447,9 @@ struct PreparedStatements {
     private var names: [Key: String] = [:]
     /// Names still prepared on the server, oldest first; forgotten ones stay until deallocated.
     private var order: [String] = []
+    /// When each name was last prepared or looked up, by a counter of uses.
+    private var lastUse: [String: Int] = [:]
+    private var uses = 0
     private var keys: [String: Key] = [:]
     private var counter = 0
 
@@ -452,11 +457,18 @@ struct PreparedStatements {
         self.limit = max(0, limit)
     }
 
-    func name(for key: Key) -> String? { names[key] }
+    /// The name `key` is prepared under, if it is; counts as a use.
+    mutating func use(_ key: Key) -> String? {
+        guard let name = names[key] else { return nil }
+        uses += 1
+        lastUse[name] = uses
+        return name
+    }
 
-    /// A statement to deallocate before another can be prepared, if the limit is reached.
+    /// A statement to deallocate before another can be prepared, if the limit is reached: the
+    /// one used least recently.
     var evictionCandidate: String? {
-        order.count >= limit ? order.first : nil
+        order.count >= limit ? order.min { lastUse[$0, default: 0] < lastUse[$1, default: 0] } : nil
     }
 
     mutating func nextName() -> String {
@@ -468,6 +480,8 @@ struct PreparedStatements {
         names[key] = name
         keys[name] = key
         order.append(name)
+        uses += 1
+        lastUse[name] = uses
     }
 
     /// Not to be executed again; still counted until deallocated.
@@ -477,6 +491,7 @@ struct PreparedStatements {
 
     mutating func deallocated(_ name: String) {
         order.removeAll { $0 == name }
+        lastUse[name] = nil
         if let key = keys.removeValue(forKey: name) { names[key] = nil }
     }
 }

@@ -101,6 +101,29 @@ struct PreparedStatementTests {
         }
     }
 
+    /// A pipeline's statements are all prepared before it is sent. At the limit, the one used
+    /// least recently makes room, never one the pipeline is about to run, even if that one was
+    /// prepared first.
+    @Test func aPipelinesStatementsNeverPushEachOtherOut() async throws {
+        try await withConnection(limit: 2) { connection async throws in
+            func add(_ number: Int, to value: Int) -> PostgresQuery {
+                var bindings = PostgresBindings()
+                bindings.append(value)
+                return PostgresQuery(unsafeSQL: "SELECT $1::int + \(number)", bindings: bindings)
+            }
+            try await connection.query(add(1, to: 0))
+            try await connection.query(add(2, to: 0))
+            // "+ 1" is the oldest; preparing "+ 3" must push out "+ 2", which the pipeline does not run.
+            let rows = try await connection.pipeline([add(1, to: 10), add(3, to: 10)])
+            #expect(try rows.map { try $0.single().decode(Int.self, at: 0) } == [11, 13])
+            #expect(Set(try await preparedOnServer(connection)) == ["SELECT $1::int + 1", "SELECT $1::int + 3"])
+            // More statements than the session keeps go as text.
+            let many = try await connection.pipeline([add(4, to: 0), add(5, to: 0), add(6, to: 0)])
+            #expect(try many.map { try $0.single().decode(Int.self, at: 0) } == [4, 5, 6])
+            #expect(Set(try await preparedOnServer(connection)) == ["SELECT $1::int + 1", "SELECT $1::int + 3"])
+        }
+    }
+
     @Test func aLimitOfZeroPreparesNothing() async throws {
         try await withConnection(limit: 0) { connection async throws in
             for number in 1...3 {
