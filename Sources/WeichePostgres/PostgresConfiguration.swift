@@ -18,7 +18,7 @@ public struct PostgresConfiguration: Sendable {
     public var applicationName: String
     /// Schemas to put on the session's `search_path`, first one first. `nil` keeps the server's.
     public var searchPath: [String]?
-    /// How many statements a session keeps prepared (the oldest is deallocated first); 0
+    /// How many statements a session keeps prepared (the least recently used is deallocated first); 0
     /// prepares none. Statements with parameters are prepared on their first run, so the server
     /// parses and plans them once per session instead of at every run. A pooler between
     /// Weiche and the server must keep sessions (PgBouncer: `pool_mode = session`, or

@@ -127,7 +127,7 @@ public actor PostgresConnection {
     ///
     /// A statement with parameters is prepared on its first run in this session and executed
     /// by name afterwards (up to the configuration's ``PostgresConfiguration/preparedStatementLimit``
-    /// texts per session, the oldest deallocated first): the server parses it once, and plans
+    /// texts per session, the least recently used deallocated first): the server parses it once, and plans
     /// it once it has seen that a generic plan serves as well as one made for each run's
     /// values. Planning was the largest single cost of a claim (Docs/Performance.md).
     @discardableResult
