@@ -114,8 +114,7 @@ public struct PipelineStore: Sendable {
         }
     }
 
-    /// What an ingest writes besides the messages, given which of them were `inserted` and the
-    /// id and content hash of those `existing` before (by sender and sender's message id).
+    /// What an ingest writes besides the messages, and what it reports.
     private struct IngestPlan {
         var outcomes: [IngestOutcome] = []
         /// The statement inserting the deliveries; `nil` if there are none.
@@ -124,6 +123,8 @@ public struct PipelineStore: Sendable {
         var claims: [Claim] = []
     }
 
+    /// The plan for `messages`, given which of them were `inserted` and the id and content hash
+    /// of those `existing` before (by sender and sender's message id). Writes nothing.
     private func plan(
         _ messages: [MessageRow], of batch: [(referral: Referral, decisions: [Policy.Decision])], inserted: Set<UUID>,
         existing: [String: (UUID, String)], at now: Date, actor: String, claimingFor claimant: IngestClaim?
