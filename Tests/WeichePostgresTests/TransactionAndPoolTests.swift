@@ -197,19 +197,32 @@ struct TransactionAndPoolTests {
         }
     }
 
-    @Test func terminatedBackendIsReplacedByAFreshConnection() async throws {
+    /// Ends the backend `pid` from another session and waits until it is gone.
+    func terminate(_ pid: Int32) async throws {
+        let admin = try await PostgresConnection.connect(try await TestPostgres.configuration())
+        try await admin.query("SELECT pg_terminate_backend(\(pid))")
+        for _ in 0..<100 {
+            let alive = try await admin.query("SELECT count(*) FROM pg_stat_activity WHERE pid = \(pid)")
+            if try alive.single().decode(Int.self, at: 0) == 0 { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        await admin.close()
+    }
+
+    /// A connection whose backend was terminated fails its next call, one statement or a
+    /// pipeline, as closed; the pool replaces it.
+    @Test(arguments: ["one statement", "a pipeline"])
+    func terminatedBackendIsReplacedByAFreshConnection(call: String) async throws {
         try await TestPostgres.withSchema(maxConnections: 1) { pool async throws in
             let first = try await pool.query("SELECT pg_backend_pid()").single().decode(Int32.self, at: 0)
-            let admin = try await PostgresConnection.connect(try await TestPostgres.configuration())
-            try await admin.query("SELECT pg_terminate_backend(\(first))")
-            // Wait until the backend is gone.
-            for _ in 0..<100 {
-                let alive = try await admin.query("SELECT count(*) FROM pg_stat_activity WHERE pid = \(first)")
-                if try alive.single().decode(Int.self, at: 0) == 0 { break }
-                try await Task.sleep(for: .milliseconds(20))
+            try await terminate(first)
+            let error = await #expect(throws: PostgresError.self) {
+                if call == "a pipeline" {
+                    try await pool.transaction(["SELECT 1", "SELECT 2"])
+                } else {
+                    try await pool.query("SELECT 1")
+                }
             }
-            await admin.close()
-            let error = await #expect(throws: PostgresError.self) { try await pool.query("SELECT 1") }
             #expect(error?.code == .connectionClosed)
             let second = try await pool.query("SELECT pg_backend_pid()").single().decode(Int32.self, at: 0)
             #expect(second != first)
