@@ -65,9 +65,11 @@ public enum TestPostgres {
             }
             let home = FileManager.default.temporaryDirectory
                 .appendingPathComponent("weiche-test-\(getpid())-\(UUID().uuidString.prefix(8))", isDirectory: true)
+            // Every test runs at once, each with a pool of its own and some with `weiche`
+            // processes: the suite peaks at about 180 connections, too close to 200.
             let cluster = EmbeddedPostgres(home: home, settings: [
                 "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
-                "max_connections": "200", "shared_buffers": "64MB",
+                "max_connections": "400", "shared_buffers": "64MB",
             ])
             try await startWatchdog(for: cluster)
             return try await cluster.start()
