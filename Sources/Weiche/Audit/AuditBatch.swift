@@ -96,14 +96,9 @@ public struct AuditBatch: Sendable {
         events.append(event)
     }
 
-    /// Appends the batch on `connection`, inside the caller's transaction: one typed array per
-    /// field, entry i being the i-th element of each (migration 14).
-    public func append(on connection: PostgresConnection) async throws {
-        guard let query = appendQuery else { return }
-        try await connection.query(query)
-    }
-
-    /// The statement that appends the batch, or `nil` if it is empty.
+    /// The statement that appends the batch, or `nil` if it is empty: one typed array per
+    /// field, entry i being the i-th element of each (migration 14). Run it last in the
+    /// transaction, with its `COMMIT` (``PostgresConnectionPool/withAuditedTransaction(waitingForFlush:settings:isolation:_:)``).
     public var appendQuery: PostgresQuery? {
         guard !events.isEmpty else { return nil }
         let columns = self.columns
