@@ -56,8 +56,7 @@ extension PostgresConnection {
             }
             return result
         } catch {
-            // A failed COMMIT leaves no transaction to roll back.
-            if !isBroken, await isInTransaction { _ = try? await query("ROLLBACK") }
+            await rollBackAfterFailure()
             throw error
         }
     }
@@ -79,9 +78,15 @@ extension PostgresConnection {
             let rows = try pipeline(begin.map { PostgresQuery(unsafeSQL: $0) } + statements + ["COMMIT"], file: file, line: line)
             return Array(rows[begin.count..<(begin.count + statements.count)])
         } catch {
-            if !isBroken, isInTransaction { _ = try? query("ROLLBACK") }
+            rollBackAfterFailure()
             throw error
         }
+    }
+
+    /// After a failure in a transaction: rolls back what is still open. A failed `COMMIT`
+    /// leaves nothing to roll back; a broken connection cannot.
+    func rollBackAfterFailure() {
+        if !isBroken, isInTransaction { _ = try? query("ROLLBACK") }
     }
 
     /// `BEGIN` at `level`, and a `SET LOCAL` for each setting (and for not waiting for the flush).
